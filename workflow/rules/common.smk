@@ -1,0 +1,47 @@
+# Inputs shared by every stage: validated config and sample sheet, sample list, input functions.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+# The exomir package (scripts/exomir) holds the logic; rule scripts import it the same way.
+sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
+
+from exomir.errors import ExomirInputError  # noqa: E402
+from exomir.samplesheet import (  # noqa: E402
+    is_accession,
+    load_sample_sheet,
+    split_fastq_field,
+)
+
+min_version("9.0")
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+try:
+    SAMPLE_SHEET = load_sample_sheet(
+        config["samples"],
+        schema_path=Path(workflow.basedir) / "schemas" / "samples.schema.yaml",
+    )
+except ExomirInputError as err:
+    raise WorkflowError(str(err)) from None
+
+SAMPLES = list(SAMPLE_SHEET.index)
+SPECIES = config["species"]
+REF = f"results/references/{SPECIES}"
+CONTRASTS = [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+
+
+wildcard_constraints:
+    sample="|".join(SAMPLES),
+    contrast="|".join(CONTRASTS) if CONTRASTS else "no_contrast",
+
+
+def get_fastqs(wildcards):
+    """Raw FASTQ files of a sample, in sample-sheet order; accessions map to the download cache."""
+    return [
+        accession_fastq(entry) if is_accession(entry) else entry
+        for entry in split_fastq_field(SAMPLE_SHEET.loc[wildcards.sample, "fastq"])
+    ]
