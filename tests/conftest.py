@@ -88,3 +88,46 @@ def demo_run(tmp_path_factory) -> Path:
     workdir = make_workdir(tmp_path_factory.mktemp("demo"), default_config())
     run_snakemake(workdir, cores=2)
     return workdir
+
+
+MINI_SAMPLES = ["BC01", "BC02", "BC04", "HC01", "HC02", "HC04"]
+MINI_READS = 6000
+
+
+def write_head_fastq(source: Path, dest: Path, n_reads: int) -> None:
+    """Copy the first ``n_reads`` records of a FASTQ.gz (deterministic gzip, no timestamp)."""
+    import gzip
+
+    with gzip.open(source, "rt") as src:
+        lines = [next(src) for _ in range(4 * n_reads)]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
+        out.write("".join(lines).encode())
+
+
+@pytest.fixture(scope="session")
+def mini_cohort(tmp_path_factory):
+    """Factory of working directories holding a 6-sample, 6,000-read subset of the demo cohort."""
+    import pandas as pd
+
+    sheet = pd.read_csv(ROOT / "resources" / "demo" / "samples.tsv", sep="\t", dtype=str)
+    sheet = sheet[sheet["sample"].isin(MINI_SAMPLES)].copy()
+    source_dir = tmp_path_factory.mktemp("mini_source")
+    for sample in MINI_SAMPLES:
+        write_head_fastq(ROOT / "resources" / "demo" / f"{sample}.fastq.gz", source_dir / f"{sample}.fastq.gz", MINI_READS)
+    sheet["fastq"] = [f"mini/{s}.fastq.gz" for s in sheet["sample"]]
+    tsv = sheet.to_csv(sep="\t", index=False)
+
+    def factory(name: str, **overrides) -> Path:
+        workdir = tmp_path_factory.mktemp(name)
+        shutil.copytree(source_dir, workdir / "mini")
+        config = default_config()
+        for key, value in overrides.items():
+            section, _, sub = key.partition("__")
+            if sub:
+                config[section][sub] = value
+            else:
+                config[section] = value
+        return make_workdir(workdir, config, samples_tsv=tsv)
+
+    return factory

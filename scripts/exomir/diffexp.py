@@ -1,0 +1,698 @@
+"""Differential expression of mature miRNAs with pyDESeq2 (the DESeq2 model in Python).
+
+The stage has two steps:
+
+* :func:`run_cohort` (rule ``diffexp_fit``): chooses the samples (QC exclusion),
+  checks the design and every contrast before any computation, prefilters
+  miRNAs, fits size factors and dispersions, and writes the cohort tables
+  (samples, size factors, normalized counts, VST, PCA, sample distances,
+  dispersions) and plots.
+* :func:`run_contrast` (rule ``diffexp_contrast``): refits the same model with
+  the contrast's reference level as the baseline, runs the Wald test, Cook's
+  outlier handling, independent filtering and Benjamini-Hochberg adjustment,
+  shrinks the contrast's log2 fold change with pyDESeq2's apeGLM-like prior,
+  and writes ``results.tsv`` and the contrast plots.
+
+Refitting per contrast costs about a second for a miRNA matrix and makes the
+contrast a coefficient of the model, which the apeGLM-like shrinkage requires
+(as ``lfcShrink(type="apeglm", coef=...)`` does in R). Releveling does not change
+size factors, dispersions or fitted means, so the unshrunk results equal a test
+of the contrast on the cohort fit.
+
+Defaults follow R DESeq2 1.38 rather than pyDESeq2 0.5.4 where the two differ:
+``alpha`` is 0.1 (pyDESeq2's ``DeseqStats`` defaults to 0.05). Parity with R is
+measured in ``tests/test_diffexp.py`` on a real count matrix.
+
+Only additive designs of sample-sheet columns are supported (``~ batch +
+condition``); every design variable is categorical (sample-sheet values are
+text), and a factor's reference level is ``reference_levels[factor]`` if set,
+else the alphabetically first level (R's default for factors).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from exomir.errors import ExomirInputError
+from exomir.io import read_tsv, write_tsv
+
+LOG = logging.getLogger("exomir.diffexp")
+
+#: Contrast names become directory names and Snakemake wildcards.
+CONTRAST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: A design term is a sample-sheet column name (same rule as the sheet schema).
+TERM_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Number of most variable miRNAs used for the PCA, as R DESeq2's plotPCA(ntop=500).
+PCA_TOP = 500
+#: Principal components written to pca.tsv.
+PCA_COMPONENTS = 5
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """One comparison: ``level`` versus ``reference`` of the sample-sheet column ``factor``."""
+
+    name: str
+    factor: str
+    level: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class DiffexpSettings:
+    """The ``diffexp`` config section, typed (see ``config/parts/diffexp.md``)."""
+
+    design: str = "~ condition"
+    contrasts: tuple[Contrast, ...] = ()
+    reference_levels: dict[str, str] = field(default_factory=dict)
+    alpha: float = 0.1
+    min_count: int = 10
+    min_samples: int | None = None
+    fit_type: str = "parametric"
+    cooks_filter: bool = True
+    independent_filter: bool = True
+    shrink: bool = True
+    n_cpus: int = 1
+    top_n: int = 30
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> "DiffexpSettings":
+        """Build settings from the (schema-validated) ``diffexp`` config dict."""
+        contrasts = tuple(parse_contrast(raw) for raw in section.get("contrasts", []) or [])
+        defaults = cls()
+        return cls(
+            design=str(section.get("design", defaults.design)),
+            contrasts=contrasts,
+            reference_levels={str(k): str(v) for k, v in (section.get("reference_levels") or {}).items()},
+            alpha=float(section.get("alpha", defaults.alpha)),
+            min_count=int(section.get("min_count", defaults.min_count)),
+            min_samples=None if section.get("min_samples") is None else int(section["min_samples"]),
+            fit_type=str(section.get("fit_type", defaults.fit_type)),
+            cooks_filter=bool(section.get("cooks_filter", defaults.cooks_filter)),
+            independent_filter=bool(section.get("independent_filter", defaults.independent_filter)),
+            shrink=bool(section.get("shrink", defaults.shrink)),
+            n_cpus=int(section.get("n_cpus", defaults.n_cpus)),
+            top_n=int(section.get("top_n", defaults.top_n)),
+        )
+
+    def contrast(self, name: str) -> Contrast:
+        """The contrast called ``name``."""
+        for contrast in self.contrasts:
+            if contrast.name == name:
+                return contrast
+        raise ExomirInputError(
+            f"contrast {name!r} is not defined",
+            where="config diffexp.contrasts",
+            fix=f"use one of: {', '.join(c.name for c in self.contrasts) or '(none defined)'}",
+        )
+
+
+def parse_contrast(raw: dict[str, Any]) -> Contrast:
+    """Turn one ``diffexp.contrasts`` entry into a :class:`Contrast`, checking its fields."""
+    where = "config diffexp.contrasts"
+    missing = [key for key in ("name", "factor", "level", "reference") if not str(raw.get(key, "")).strip()]
+    if missing:
+        raise ExomirInputError(
+            f"contrast {raw!r} lacks {', '.join(missing)}",
+            where=where,
+            fix="give each contrast name, factor, level and reference",
+        )
+    contrast = Contrast(*(str(raw[key]).strip() for key in ("name", "factor", "level", "reference")))
+    if not CONTRAST_NAME_RE.match(contrast.name):
+        raise ExomirInputError(
+            f"contrast name {contrast.name!r} is not usable as a folder name",
+            where=where,
+            fix="use letters, digits, '_', '-' and '.', starting with a letter or digit",
+        )
+    if contrast.level == contrast.reference:
+        raise ExomirInputError(
+            f"contrast {contrast.name!r} compares level {contrast.level!r} with itself",
+            where=where,
+            fix="set 'reference' to the baseline level (for example the healthy controls)",
+        )
+    return contrast
+
+
+def design_terms(design: str) -> list[str]:
+    """Column names of an additive design formula ``~ a + b`` (in formula order)."""
+    where = "config diffexp.design"
+    text = design.strip()
+    if not text.startswith("~"):
+        raise ExomirInputError(
+            f"design {design!r} does not start with '~'",
+            where=where,
+            fix="write it as in R DESeq2, for example '~ batch + condition'",
+        )
+    terms = [term.strip() for term in text[1:].split("+")]
+    bad = [term for term in terms if not TERM_RE.match(term)]
+    if bad or not terms:
+        raise ExomirInputError(
+            f"design {design!r} has unsupported terms {bad}",
+            where=where,
+            fix="use an additive design of sample-sheet columns ('~ batch + condition'); "
+            "interactions, transformations and intercept removal are not supported",
+        )
+    if len(set(terms)) != len(terms):
+        raise ExomirInputError(f"design {design!r} repeats a term", where=where, fix="list each column once")
+    return terms
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def read_counts(path: str | Path) -> pd.DataFrame:
+    """Read ``quantify/mature_counts.tsv`` as a miRNA x sample integer matrix."""
+    where = f"count matrix {path}"
+    table = read_tsv(path, dtype={0: str})
+    if table.shape[1] < 2:
+        raise ExomirInputError("has no sample columns", where=where, fix="rerun the quantify stage")
+    table = table.set_index(table.columns[0])
+    if table.index.has_duplicates:
+        dup = table.index[table.index.duplicated()][0]
+        raise ExomirInputError(f"miRNA {dup!r} appears twice", where=where, fix="give each miRNA one row")
+    values = table.to_numpy()
+    if table.isna().any().any() or not np.issubdtype(values.dtype, np.number):
+        raise ExomirInputError("has empty or non-numeric cells", where=where, fix="counts must be integers")
+    if (values < 0).any() or (np.round(values) != values).any():
+        raise ExomirInputError(
+            "has negative or non-integer counts",
+            where=where,
+            fix="DESeq2 needs raw read counts, not RPM or normalized values",
+        )
+    return table.astype(np.int64)
+
+
+def read_sample_sheet(path: str | Path) -> pd.DataFrame:
+    """Read the sample sheet as text, indexed by sample (order kept)."""
+    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    sheet.columns = [c.strip() for c in sheet.columns]
+    sheet = sheet.apply(lambda col: col.str.strip())
+    return sheet.set_index("sample", drop=False)
+
+
+def read_sample_flags(path: str | Path) -> pd.DataFrame:
+    """Read ``qc/sample_flags.tsv`` (sample, status, reasons, ...), indexed by sample."""
+    flags = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    for column in ("sample", "status", "reasons"):
+        if column not in flags.columns:
+            raise ExomirInputError(
+                f"column {column!r} is missing", where=f"QC flags {path}", fix="rerun the qc stage"
+            )
+    return flags.set_index("sample", drop=False)
+
+
+def select_samples(
+    sheet: pd.DataFrame,
+    count_samples: Iterable[str],
+    flags: pd.DataFrame | None,
+    exclude_failed: bool,
+    design: str,
+) -> pd.DataFrame:
+    """Decide for each sample whether it enters the model, and say why not.
+
+    Returns one row per sample-sheet sample (sheet order) with columns
+    ``sample``, ``condition`` and ``batch`` (when in the sheet), the design
+    columns, ``qc_status``, ``qc_reasons``, ``used``
+    (``yes``/``no``) and ``note``.
+    """
+    terms = design_terms(design)
+    count_samples = list(count_samples)
+    missing = [s for s in sheet.index if s not in count_samples]
+    if missing:
+        raise ExomirInputError(
+            f"samples {missing} of the sample sheet have no column in the count matrix",
+            where="quantify/mature_counts.tsv",
+            fix="rerun the quantify stage after changing the sample sheet",
+        )
+    absent_terms = [t for t in terms if t not in sheet.columns]
+    if absent_terms:
+        raise ExomirInputError(
+            f"design factor(s) {absent_terms} are not columns of the sample sheet "
+            f"(columns: {', '.join(sheet.columns)})",
+            where="config diffexp.design",
+            fix="add the column to the sample sheet or remove the term from the design",
+        )
+    # condition and batch are shown (PCA colours) even when not in the design.
+    shown = [c for c in ("condition", "batch") if c in sheet.columns and c not in terms] + terms
+    rows = []
+    for sample in sheet.index:
+        status, reasons = "pass", ""
+        if flags is not None:
+            if sample not in flags.index:
+                raise ExomirInputError(
+                    f"sample {sample!r} has no row", where="qc/sample_flags.tsv", fix="rerun the qc stage"
+                )
+            status, reasons = flags.loc[sample, "status"], flags.loc[sample, "reasons"]
+        used, note = "yes", ""
+        empty = [t for t in terms if sheet.loc[sample, t] == ""]
+        if empty:
+            raise ExomirInputError(
+                f"sample {sample!r} has no value for design factor(s) {empty}",
+                where="sample sheet",
+                fix="fill in the value, or drop the sample from the sample sheet",
+            )
+        if status == "fail":
+            if exclude_failed:
+                used, note = "no", f"excluded: QC status fail ({reasons})"
+            else:
+                note = f"kept despite QC status fail ({reasons}); qc.exclude_failed_from_de is false"
+        rows.append({"sample": sample, **{t: sheet.loc[sample, t] for t in shown},
+                     "qc_status": status, "qc_reasons": reasons, "used": used, "note": note})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def factor_levels(values: pd.Series, reference: str | None) -> list[str]:
+    """Levels of a factor, reference first, then the others alphabetically (R's default order)."""
+    levels = sorted(set(values))
+    if reference is not None and reference in levels:
+        levels.remove(reference)
+        levels.insert(0, reference)
+    return levels
+
+
+def model_metadata(
+    samples: pd.DataFrame, design: str, reference_levels: dict[str, str], contrast: Contrast | None = None
+) -> pd.DataFrame:
+    """Design columns of the used samples as ordered categoricals (reference level first).
+
+    With ``contrast``, its reference becomes the baseline of its factor, so the
+    contrast is the model coefficient ``factor[T.level]``.
+    """
+    used = samples[samples["used"] == "yes"].set_index("sample")
+    meta = pd.DataFrame(index=used.index)
+    for term in design_terms(design):
+        reference = reference_levels.get(term)
+        if contrast is not None and term == contrast.factor:
+            reference = contrast.reference
+        meta[term] = pd.Categorical(used[term], categories=factor_levels(used[term], reference))
+    return meta
+
+
+def design_matrix(meta: pd.DataFrame, design: str) -> pd.DataFrame:
+    """Treatment-coded model matrix (intercept + one column per non-reference level)."""
+    columns = {"Intercept": np.ones(len(meta))}
+    for term in design_terms(design):
+        for level in meta[term].cat.categories[1:]:
+            columns[f"{term}[T.{level}]"] = (meta[term] == level).to_numpy(dtype=float)
+    return pd.DataFrame(columns, index=meta.index)
+
+
+def check_design(samples: pd.DataFrame, settings: DiffexpSettings) -> None:
+    """Raise :class:`ExomirInputError` for every design problem, before any fitting.
+
+    Checks: at least 2 samples left after QC exclusion; reference levels and
+    contrast factors are design columns with existing levels; each contrast
+    level has at least 2 used samples; the model matrix has full column rank
+    and leaves residual degrees of freedom for the dispersions.
+    """
+    where = "config diffexp"
+    used = samples[samples["used"] == "yes"]
+    excluded = samples.loc[samples["used"] == "no", "sample"].tolist()
+    if len(used) < 2:
+        raise ExomirInputError(
+            f"only {len(used)} sample(s) left for differential expression after QC exclusion "
+            f"(excluded: {', '.join(excluded) or 'none'})",
+            where="qc/sample_flags.tsv",
+            fix="sequence more samples, or set qc.exclude_failed_from_de: false to keep failing samples",
+        )
+    terms = design_terms(settings.design)
+    for factor, level in settings.reference_levels.items():
+        if factor not in terms:
+            raise ExomirInputError(
+                f"reference_levels names factor {factor!r}, which is not in the design {settings.design!r}",
+                where=f"{where}.reference_levels",
+                fix=f"use one of the design factors: {', '.join(terms)}",
+            )
+        if level not in set(used[factor]):
+            raise ExomirInputError(
+                f"reference level {level!r} of factor {factor!r} has no used sample "
+                f"(levels present: {', '.join(sorted(set(used[factor])))})",
+                where=f"{where}.reference_levels",
+                fix="correct the level name (case matters) or check QC exclusions in diffexp/samples.tsv",
+            )
+    for contrast in settings.contrasts:
+        label = f"{where}.contrasts ({contrast.name})"
+        if contrast.factor not in samples.columns or contrast.factor not in terms:
+            raise ExomirInputError(
+                f"factor {contrast.factor!r} is not in the design {settings.design!r}"
+                + ("" if contrast.factor in samples.columns else " nor in the sample sheet"),
+                where=label,
+                fix=f"use a design factor ({', '.join(terms)}) or add the column to the sample sheet and design",
+            )
+        present = used[contrast.factor].value_counts()
+        for role, level in (("level", contrast.level), ("reference", contrast.reference)):
+            n = int(present.get(level, 0))
+            if n == 0:
+                raise ExomirInputError(
+                    f"{role} {level!r} of factor {contrast.factor!r} has no used sample "
+                    f"(levels present: {', '.join(sorted(present.index))})",
+                    where=label,
+                    fix="correct the level name (case matters) or check QC exclusions in diffexp/samples.tsv",
+                )
+            if n < 2:
+                raise ExomirInputError(
+                    f"{role} {level!r} of factor {contrast.factor!r} has only {n} used sample; "
+                    "at least 2 are needed to estimate variability",
+                    where=label,
+                    fix="add replicates, or keep QC-failed samples (qc.exclude_failed_from_de: false)",
+                )
+    meta = model_metadata(samples, settings.design, settings.reference_levels)
+    matrix = design_matrix(meta, settings.design)
+    rank = int(np.linalg.matrix_rank(matrix.to_numpy()))
+    if rank < matrix.shape[1]:
+        raise ExomirInputError(
+            f"the design {settings.design!r} is not full rank ({matrix.shape[1]} coefficients, rank {rank}): "
+            "some factors are confounded (for example every batch holds a single condition)",
+            where=f"{where}.design",
+            fix="remove the confounded factor from the design (e.g. '~ condition'); "
+            "its effect cannot be separated from the condition",
+        )
+    if len(meta) <= matrix.shape[1]:
+        raise ExomirInputError(
+            f"{len(meta)} samples for {matrix.shape[1]} coefficients leave no residual degrees of "
+            "freedom to estimate dispersions",
+            where=f"{where}.design",
+            fix="add replicates or simplify the design",
+        )
+
+
+def min_samples_for(samples: pd.DataFrame, settings: DiffexpSettings) -> int:
+    """Samples that must reach ``min_count``: the setting, else the smallest contrast group.
+
+    The default follows the DESeq2 vignette (``smallestGroupSize``); without
+    contrasts it is the smallest level of the last design factor.
+    """
+    if settings.min_samples is not None:
+        return settings.min_samples
+    used = samples[samples["used"] == "yes"]
+    sizes = []
+    for contrast in settings.contrasts:
+        counts = used[contrast.factor].value_counts()
+        sizes += [int(counts.get(contrast.level, 0)), int(counts.get(contrast.reference, 0))]
+    if not sizes:
+        sizes = used[design_terms(settings.design)[-1]].value_counts().tolist()
+    return max(1, min(sizes))
+
+
+def prefilter(counts: pd.DataFrame, min_count: int, min_samples: int) -> pd.Series:
+    """Boolean mask of miRNAs with >= ``min_count`` reads in >= ``min_samples`` samples."""
+    return (counts >= min_count).sum(axis=1) >= min_samples
+
+
+# --------------------------------------------------------------------------- model
+
+
+def fit_model(counts: pd.DataFrame, meta: pd.DataFrame, settings: DiffexpSettings):
+    """Fit pyDESeq2 on a miRNA x sample matrix; returns the fitted ``DeseqDataSet``."""
+    from pydeseq2.dds import DeseqDataSet
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dds = DeseqDataSet(
+            counts=counts.T.loc[meta.index],
+            metadata=meta,
+            design=settings.design,
+            fit_type=settings.fit_type,
+            refit_cooks=True,
+            n_cpus=settings.n_cpus,
+            quiet=True,
+        )
+        dds.deseq2()
+    for warning in caught:
+        LOG.warning("pyDESeq2: %s", warning.message)
+    LOG.info(
+        "fitted %d miRNAs x %d samples, design %s; dispersion trend: %s; Cook's outliers replaced in %d miRNAs",
+        dds.n_vars, dds.n_obs, settings.design, dds.uns["disp_function_type"], int(dds.var["replaced"].sum()),
+    )
+    return dds
+
+
+def variance_stabilize(counts: pd.DataFrame, meta: pd.DataFrame, settings: DiffexpSettings) -> pd.DataFrame:
+    """Blind variance-stabilizing transformation (R's ``vst(blind=TRUE)``), miRNA x sample.
+
+    Fitted on its own ``DeseqDataSet`` because pyDESeq2's VST fallback to a
+    mean trend overwrites the model's fitted dispersions.
+    """
+    from pydeseq2.dds import DeseqDataSet
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dds = DeseqDataSet(
+            counts=counts.T.loc[meta.index], metadata=meta, design=settings.design,
+            fit_type=settings.fit_type, n_cpus=settings.n_cpus, quiet=True,
+        )
+        dds.vst(use_design=False)
+    for warning in caught:
+        LOG.warning("pyDESeq2 VST: %s", warning.message)
+    return pd.DataFrame(dds.layers["vst_counts"].T, index=counts.index, columns=meta.index)
+
+
+def pca(vst: pd.DataFrame, n_top: int = PCA_TOP) -> tuple[pd.DataFrame, pd.Series]:
+    """PCA of the ``n_top`` most variable miRNAs (centred, not scaled), as R's plotPCA.
+
+    Signs are fixed so each component's largest absolute loading is positive.
+    Returns (sample x PC scores, percent variance explained per PC).
+    """
+    variances = vst.var(axis=1, ddof=1)
+    order = sorted(vst.index, key=lambda m: (-variances[m], m))[:n_top]
+    data = vst.loc[order].T.to_numpy()
+    centred = data - data.mean(axis=0)
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    n = min(PCA_COMPONENTS, len(s))
+    for i in range(n):
+        if vt[i, np.argmax(np.abs(vt[i]))] < 0:
+            u[:, i], vt[i] = -u[:, i], -vt[i]
+    names = [f"PC{i + 1}" for i in range(n)]
+    scores = pd.DataFrame(u[:, :n] * s[:n], index=vst.columns, columns=names)
+    total = (s**2).sum()
+    percent = pd.Series(100 * s[:n] ** 2 / total if total > 0 else np.zeros(n), index=names)
+    return scores, percent
+
+
+def sample_distances(vst: pd.DataFrame) -> pd.DataFrame:
+    """Euclidean distances between samples on the VST scale (DESeq2 vignette)."""
+    data = vst.T.to_numpy()
+    diff = data[:, None, :] - data[None, :, :]
+    return pd.DataFrame(np.sqrt((diff**2).sum(axis=2)), index=vst.columns, columns=vst.columns)
+
+
+def cluster_order(distances: pd.DataFrame) -> list[str]:
+    """Sample order from average-linkage clustering of a distance matrix (deterministic)."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    if len(distances) < 3:
+        return list(distances.index)
+    condensed = squareform(distances.to_numpy(), checks=False)
+    return [distances.index[i] for i in leaves_list(linkage(condensed, method="average"))]
+
+
+# --------------------------------------------------------------------------- cohort step
+
+
+def prepare(
+    counts_tsv: str | Path,
+    sample_sheet: str | Path,
+    flags_tsv: str | Path | None,
+    exclude_failed: bool,
+    settings: DiffexpSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Read inputs, choose samples and check the design; nothing is fitted yet.
+
+    Returns (all counts, samples table, prefilter mask).
+    """
+    counts = read_counts(counts_tsv)
+    sheet = read_sample_sheet(sample_sheet)
+    flags = read_sample_flags(flags_tsv) if flags_tsv else None
+    samples = select_samples(sheet, counts.columns, flags, exclude_failed, settings.design)
+    check_design(samples, settings)
+    used = samples.loc[samples["used"] == "yes", "sample"].tolist()
+    min_samples = min_samples_for(samples, settings)
+    keep = prefilter(counts[used], settings.min_count, min_samples)
+    LOG.info(
+        "%d of %d samples used; %d of %d miRNAs have >= %d reads in >= %d samples",
+        len(used), len(samples), int(keep.sum()), len(keep), settings.min_count, min_samples,
+    )
+    if keep.sum() < 2:
+        raise ExomirInputError(
+            f"only {int(keep.sum())} miRNA(s) pass the prefilter (>= {settings.min_count} reads "
+            f"in >= {min_samples} samples)",
+            where=str(counts_tsv),
+            fix="lower diffexp.min_count / diffexp.min_samples, or check the quantify results",
+        )
+    return counts, samples, keep
+
+
+def run_cohort(
+    counts_tsv: str | Path,
+    sample_sheet: str | Path,
+    flags_tsv: str | Path | None,
+    exclude_failed: bool,
+    settings: DiffexpSettings,
+    outdir: str | Path,
+) -> None:
+    """Rule ``diffexp_fit``: cohort tables and plots under ``outdir`` (``results/diffexp``).
+
+    Writes samples.tsv, size_factors.tsv, normalized_counts.tsv, vst.tsv,
+    pca.tsv, pca_variance.tsv, sample_distances.tsv, dispersions.tsv and
+    pca.svg, sample_distances.svg, dispersion.svg.
+    """
+    from exomir import plots
+
+    out = Path(outdir)
+    counts, samples, keep = prepare(counts_tsv, sample_sheet, flags_tsv, exclude_failed, settings)
+    meta = model_metadata(samples, settings.design, settings.reference_levels)
+    dds = fit_model(counts.loc[keep, meta.index], meta, settings)
+
+    size_factors = pd.Series(np.asarray(dds.obs["size_factors"], dtype=float), index=meta.index)
+    sf_table = samples[["sample"]].copy()
+    sf_table["size_factor"] = sf_table["sample"].map(size_factors)
+    write_tsv(samples, out / "samples.tsv")
+    write_tsv(sf_table[sf_table["sample"].isin(meta.index)], out / "size_factors.tsv")
+    # Every miRNA is normalized (the markers stage looks up unfiltered ones too).
+    normalized = counts[meta.index] / size_factors
+    write_tsv(_with_name(normalized, "mirna"), out / "normalized_counts.tsv")
+
+    vst = variance_stabilize(counts.loc[keep, meta.index], meta, settings)
+    write_tsv(_with_name(vst, "mirna"), out / "vst.tsv")
+
+    scores, percent = pca(vst)
+    shown = [c for c in samples.columns if c not in ("sample", "qc_status", "qc_reasons", "used", "note")]
+    annotation = samples.set_index("sample").loc[meta.index, shown].astype(str)
+    pca_table = pd.concat([annotation, scores], axis=1).rename_axis("sample").reset_index()
+    write_tsv(pca_table, out / "pca.tsv")
+    write_tsv(percent.rename("percent_variance").rename_axis("component").reset_index(), out / "pca_variance.tsv")
+
+    distances = sample_distances(vst)
+    write_tsv(_with_name(distances, "sample"), out / "sample_distances.tsv")
+
+    disp = pd.DataFrame(
+        {
+            "baseMean": dds.var["_normed_means"],
+            "dispersion_genewise": dds.var["genewise_dispersions"],
+            "dispersion_fitted": dds.var["fitted_dispersions"],
+            "dispersion_final": dds.var["dispersions"],
+            "dispersion_outlier": dds.var["_outlier_genes"].map({True: "yes", False: "no"}),
+        }
+    )
+    write_tsv(_with_name(disp, "mirna"), out / "dispersions.tsv")
+
+    terms = design_terms(settings.design)
+    color_by = "condition" if "condition" in annotation.columns else terms[-1]
+    shape_by = "batch" if "batch" in annotation.columns and color_by != "batch" else None
+    plots.pca_plot(scores, percent, annotation, color_by, shape_by, out / "pca.svg",
+                   title=f"PCA of VST counts (top {min(PCA_TOP, len(vst))} variable miRNAs)")
+    order = cluster_order(distances)
+    plots.distance_heatmap(distances.loc[order, order], annotation.loc[order, color_by], out / "sample_distances.svg",
+                           title="Euclidean distances between samples (VST)")
+    plots.dispersion_plot(disp, out / "dispersion.svg", title=f"Dispersion estimates ({dds.uns['disp_function_type']} trend)")
+
+
+def _with_name(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    return frame.rename_axis(name).reset_index()
+
+
+# --------------------------------------------------------------------------- contrast step
+
+
+def contrast_results(
+    counts: pd.DataFrame, samples: pd.DataFrame, settings: DiffexpSettings, contrast: Contrast
+) -> pd.DataFrame:
+    """Fit the model with ``contrast.reference`` as baseline and return the results table.
+
+    Columns follow the contract (``docs/architecture.md``) plus ``note``,
+    which says why a p value or adjusted p value is missing. Rows are sorted by
+    padj, pvalue, mirna with missing values last.
+    """
+    from pydeseq2.ds import DeseqStats
+
+    meta = model_metadata(samples, settings.design, settings.reference_levels, contrast)
+    dds = fit_model(counts.loc[:, meta.index], meta, settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = DeseqStats(
+            dds,
+            contrast=[contrast.factor, contrast.level, contrast.reference],
+            alpha=settings.alpha,
+            cooks_filter=settings.cooks_filter,
+            independent_filter=settings.independent_filter,
+            n_cpus=settings.n_cpus,
+            quiet=True,
+        )
+        stats.summary()
+        table = stats.results_df.copy()
+        cooks = dds.cooks_outlier() if settings.cooks_filter else pd.Series(False, index=dds.var_names)
+        if settings.shrink:
+            stats.lfc_shrink(coeff=f"{contrast.factor}[T.{contrast.level}]")
+            shrunk = stats.LFC[f"{contrast.factor}[T.{contrast.level}]"] / np.log(2)
+        else:
+            shrunk = pd.Series(np.nan, index=table.index)
+    for warning in caught:
+        LOG.warning("pyDESeq2 %s: %s", contrast.name, warning.message)
+    table["log2FoldChange_shrunk"] = shrunk
+    normalized = pd.DataFrame(dds.layers["normed_counts"].T, index=dds.var_names, columns=dds.obs_names)
+    for level in (contrast.level, contrast.reference):
+        members = meta.index[meta[contrast.factor] == level]
+        table[f"mean_norm_{level}"] = normalized[members].mean(axis=1)
+    note = pd.Series("", index=table.index)
+    note[table["padj"].isna() & table["pvalue"].notna()] = "low mean count: removed by independent filtering"
+    note[np.asarray(cooks, dtype=bool) & table["pvalue"].isna()] = "Cook's distance outlier: p value set to NA"
+    table["note"] = note
+    table = table.rename_axis("mirna").reset_index()
+    table = table.sort_values(
+        ["padj", "pvalue", "mirna"], na_position="last", kind="mergesort"
+    ).reset_index(drop=True)
+    n_sig = int((table["padj"] < settings.alpha).sum())
+    LOG.info("%s: %d of %d miRNAs with padj < %g", contrast.name, n_sig, len(table), settings.alpha)
+    return table
+
+
+def run_contrast(
+    counts_tsv: str | Path,
+    samples_tsv: str | Path,
+    vst_tsv: str | Path,
+    settings: DiffexpSettings,
+    contrast_name: str,
+    outdir: str | Path,
+) -> None:
+    """Rule ``diffexp_contrast``: ``results.tsv``, ``top_mirnas.tsv`` and plots of one contrast.
+
+    Uses the cohort's ``samples.tsv`` (sample choice) and the miRNAs of
+    ``vst.tsv`` (prefilter), so every contrast tests the same miRNAs and samples.
+    """
+    from exomir import plots
+
+    out = Path(outdir)
+    contrast = settings.contrast(contrast_name)
+    counts = read_counts(counts_tsv)
+    samples = pd.read_csv(samples_tsv, sep="\t", dtype=str, keep_default_na=False)
+    vst = read_tsv(vst_tsv, index_col=0)
+    table = contrast_results(counts.loc[vst.index], samples, settings, contrast)
+    write_tsv(table, out / "results.tsv")
+
+    label = f"{contrast.level} vs {contrast.reference}"
+    plots.ma_plot(table, settings.alpha, out / "ma.svg", title=f"MA plot: {label}")
+    plots.volcano_plot(table, settings.alpha, out / "volcano.svg", title=f"Volcano plot: {label}")
+
+    meta = model_metadata(samples, settings.design, settings.reference_levels, contrast)
+    members = meta.index[meta[contrast.factor].isin([contrast.level, contrast.reference])]
+    members = sorted(members, key=lambda s: (meta.loc[s, contrast.factor] != contrast.level, list(meta.index).index(s)))
+    top = table[table["padj"].notna()].head(settings.top_n)["mirna"].tolist()
+    scaled = vst.loc[top, members]
+    scaled = scaled.sub(scaled.mean(axis=1), axis=0)
+    write_tsv(_with_name(scaled, "mirna"), out / "top_mirnas.tsv")
+    plots.expression_heatmap(
+        scaled, meta.loc[members, contrast.factor].astype(str), out / "heatmap_top.svg",
+        title=f"Top {len(top)} miRNAs by padj: {label} (VST, centred per miRNA)",
+    )

@@ -1,0 +1,373 @@
+"""Measure the accuracy of exomir's miRNA quantification on the simulated demo cohort.
+
+Not a test: it prints the figures. ``tests/test_quantify.py`` imports its
+functions to score the committed demo subset (``tests/data/quantify/demo_subset``)
+with exact expected values. Run from the project root::
+
+    .venv/bin/python tests/accuracy/measure_demo_accuracy.py            # all 12 demo samples
+    .venv/bin/python tests/accuracy/measure_demo_accuracy.py BC01 HC01  # some samples
+
+What is run (the workflow's own functions, default settings): the bundled
+miRBase 22.1 ``hsa`` references (:func:`exomir.references.prepare_references`,
+``bowtie-build``); trimming and collapsing with the TruSeq preset
+(:func:`exomir.preprocess.trim_and_collapse`, ``TrimSettings()`` = config
+defaults); :func:`exomir.quantify.quantify_sample` and
+:func:`exomir.quantify.build_matrices`. To know which insert each read became,
+cutadapt is run a second time with the same command line
+(:func:`exomir.preprocess.cutadapt_command`) but keeping the read names; the
+inserts of that run are checked to collapse to exactly the workflow's table.
+
+Truth of a read (its name ``@{sample}.{i} {class}|{name}|{variant}``, see
+``exomir.simulate``), scored against the insert actually sequenced
+----------------------------------------------------------------------
+* Mature feature: the read's mature name mapped to its quantification feature
+  (names with one identical sequence form one feature ``a/b``, see
+  :mod:`exomir.quantify`); truth counts are merged the same way.
+* The error-free molecule is rebuilt from the label: the simulator's template
+  (first miRBase 22.1 hairpin in file order that contains the mature), start
+  and end moved by ``iso_5p``/``iso_3p``, then the ``iso_add3p`` bases. The
+  observed insert is compared with it:
+
+  - ``iso_5p``: the label's 5' shift is not 0;
+  - templated end and addition: the insert's bases past the templated end are
+    the addition; leading addition bases equal to the next hairpin bases are
+    templated (indistinguishable, iso_3p by convention);
+    ``iso_3p`` = the templated end differs from the mature end,
+    ``iso_add3p`` = an addition remains;
+  - ``iso_snv`` (any miRTop SNV class): the insert differs from the hairpin in
+    its templated part. This covers the label's ``iso_snv*`` AND substitutions
+    from sequencing errors (``seqerr``): such a read does carry an SNV in its
+    sequence. A labelled ``iso_snv*`` that the simulator placed inside the
+    added bases changes the addition, not the templated part, so it is no SNV.
+
+Figures (over miRNA-class reads whose insert passed preprocessing)
+-------------------------------------------------------------------
+* correct mature: reads counted (status ``mature``) to their true feature /
+  all such reads; also the precision of the mature counts: reads counted to
+  their true feature / all reads counted to any feature (any class);
+* per isomiR type (``iso_5p``, ``iso_3p``, ``iso_add3p``, ``iso_snv``):
+  precision and recall per read; a read not counted as ``mature`` is called
+  without types;
+* Spearman correlation per sample of ``mature_counts.tsv`` with the (merged)
+  truth counts of the same reads' labels (all reads of the sample, whether or
+  not they passed preprocessing), over the features with a true or a counted
+  read in that sample (both-zero rows would only add ties).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import logging
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import spearmanr
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+
+from exomir.kits import get_kit  # noqa: E402
+from exomir.preprocess import TrimSettings, cutadapt_command, find_executable  # noqa: E402
+from exomir.preprocess import trim_and_collapse  # noqa: E402
+from exomir.quantify import (  # noqa: E402
+    QuantifySettings,
+    build_matrices,
+    quantify_sample,
+    read_features,
+)
+from exomir.references import bundled_paths, prepare_references, read_fasta  # noqa: E402
+
+DEMO = ROOT / "resources" / "demo"
+TYPES = ("iso_5p", "iso_3p", "iso_add3p", "iso_snv")
+
+
+# ----------------------------------------------------------------------------- setup
+
+
+def prepare_hsa(workdir: Path) -> dict[str, str]:
+    """Bundled miRBase 22.1 hsa references and their bowtie index under ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    paths = bundled_paths("hsa", ROOT / "resources")
+    prepare_references(
+        mature_fasta=paths["mature"],
+        hairpin_fasta=paths["hairpin"],
+        gff3=paths["gff3"],
+        species="hsa",
+        out_hairpin=str(workdir / "hairpin.fa"),
+        out_mature=str(workdir / "mature.tsv"),
+        out_checksums=str(workdir / "checksums.tsv"),
+    )
+    (workdir / "bowtie").mkdir(exist_ok=True)
+    subprocess.run(
+        ["bowtie-build", "-q", str(workdir / "hairpin.fa"), str(workdir / "bowtie" / "hairpin")],
+        check=True,
+    )
+    return {
+        "hairpin": str(workdir / "hairpin.fa"),
+        "mature": str(workdir / "mature.tsv"),
+        "index": str(workdir / "bowtie" / "hairpin"),
+    }
+
+
+def trim_sample(sample: str, fastq: str | Path, workdir: Path) -> tuple[str, list[tuple[str, str | None]]]:
+    """Trim + collapse as the workflow does; return (collapsed path, [(label, insert or None)]).
+
+    ``insert`` is None for reads that did not pass preprocessing (N, length window).
+    """
+    kit = get_kit("truseq")
+    settings = TrimSettings()
+    out = workdir / "preprocess"
+    out.mkdir(parents=True, exist_ok=True)
+    collapsed = out / f"{sample}.collapsed.tsv.gz"
+    trim_and_collapse(
+        sample,
+        [str(fastq)],
+        kit,
+        settings,
+        out_collapsed=str(collapsed),
+        out_stats=str(out / f"{sample}.stats.tsv"),
+        out_lengths=str(out / f"{sample}.lengths.tsv"),
+        out_json=str(out / f"{sample}.cutadapt.json"),
+        out_log=str(out / f"{sample}.cutadapt.log"),
+        threads=1,
+    )
+    # Same cutadapt command, but the read names (the truth) are kept.
+    command = cutadapt_command(
+        kit,
+        dataclasses.replace(settings, cutadapt=find_executable(settings.cutadapt)),
+        str(fastq),
+        str(out / f"{sample}.named.json"),
+        1,
+    )
+    at = command.index("--rename")
+    del command[at : at + 2]
+    fasta = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split("\n")
+    insert_of: dict[str, str] = {}
+    for header, sequence in zip(fasta[0::2], fasta[1::2]):
+        insert_of[header[1:].split(" ", 1)[0]] = sequence
+    reads: list[tuple[str, str | None]] = []
+    with gzip.open(fastq, "rt") as handle:
+        for i, line in enumerate(handle):
+            if i % 4 == 0:
+                read_id, label = line[1:].rstrip("\n").split(" ", 1)
+                insert = insert_of.get(read_id)
+                if insert is not None and not (
+                    settings.min_length <= len(insert) <= settings.max_length
+                ):
+                    insert = None
+                reads.append((label, insert))
+    table = pd.read_csv(collapsed, sep="\t", keep_default_na=False)
+    expected = Counter(insert for _label, insert in reads if insert is not None)
+    if dict(zip(table["sequence"], table["count"])) != dict(expected):
+        raise RuntimeError(f"{sample}: named cutadapt run does not reproduce the collapsed table")
+    return str(collapsed), reads
+
+
+# ----------------------------------------------------------------------------- truth
+
+
+class DemoTruth:
+    """Rebuilds the true feature and isomiR types of demo reads (see the module docstring)."""
+
+    def __init__(self, mature_tsv: str) -> None:
+        base = ROOT / "resources" / "mirbase" / "22.1"
+        self.mature = {r.name: r.sequence for r in read_fasta(base / "mature_hsa.fa.gz", "hsa")}
+        self.hairpins = [(r.name, r.sequence) for r in read_fasta(base / "hairpin_hsa.fa.gz", "hsa")]
+        self.feature = read_features(mature_tsv)
+        self._template: dict[str, tuple[str, int]] = {}
+
+    def template(self, name: str) -> tuple[str, int]:
+        """(hairpin sequence, 0-based mature start) the simulator used for ``name``."""
+        if name not in self._template:
+            sequence = self.mature[name]
+            self._template[name] = next(
+                (hp, hp.find(sequence)) for _n, hp in self.hairpins if sequence in hp
+            )
+        return self._template[name]
+
+    def types(self, name: str, variant: str, insert: str) -> set[str]:
+        """isomiR types of ``insert``, a read of mature ``name`` with label ``variant``."""
+        hairpin, mature_start = self.template(name)
+        mature_end = mature_start + len(self.mature[name])  # exclusive
+        shift5 = shift3 = 0
+        for tag in variant.split(","):
+            if tag.startswith("iso_5p:"):
+                shift5 = int(tag.split(":")[1])
+            elif tag.startswith("iso_3p:"):
+                shift3 = int(tag.split(":")[1])
+        start, end = mature_start + shift5, mature_end + shift3
+        templated = min(end - start, len(insert))
+        end = start + templated
+        added = insert[templated:]
+        while added and end < len(hairpin) and hairpin[end] == added[0]:
+            end, added = end + 1, added[1:]
+            templated += 1
+        snv = any(insert[i] != hairpin[start + i] for i in range(templated))
+        present = (shift5 != 0, end != mature_end, bool(added), snv)
+        return {t for t, p in zip(TYPES, present) if p}
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def called_types(isomir_type: str) -> set[str]:
+    """Coarse types (``TYPES``) of an ``isomir_type`` value of the assignments."""
+    if isomir_type in ("", "canonical"):
+        return set()
+    return {"iso_snv" if t.startswith("iso_snv") else t.split(":")[0] for t in isomir_type.split(";")}
+
+
+def quantify_samples(
+    samples: dict[str, tuple[str, list[tuple[str, str | None]]]],
+    ref: dict[str, str],
+    workdir: Path,
+    settings: QuantifySettings = QuantifySettings(),
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Quantify each sample, build the matrices; return (assignments by sample, mature counts)."""
+    out = workdir / "quantify"
+    assignments, stats = {}, []
+    for sample, (collapsed, _reads) in samples.items():
+        quantify_sample(
+            sample=sample,
+            collapsed=collapsed,
+            hairpin_fa=ref["hairpin"],
+            mature_tsv=ref["mature"],
+            index_prefix=ref["index"],
+            out_bam=str(out / f"{sample}.bam"),
+            out_bowtie_log=str(out / f"{sample}.bowtie.log"),
+            out_assignments=str(out / f"{sample}.assignments.tsv.gz"),
+            out_stats=str(out / f"{sample}.stats.tsv"),
+            out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
+            out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
+            settings=settings,
+        )
+        assignments[sample] = pd.read_csv(
+            out / f"{sample}.assignments.tsv.gz", sep="\t", keep_default_na=False
+        )
+        stats.append(str(out / f"{sample}.stats.tsv"))
+    names = list(samples)
+    build_matrices(
+        samples=names,
+        assignments=[str(out / f"{s}.assignments.tsv.gz") for s in names],
+        stats=stats,
+        mature_tsv=ref["mature"],
+        hairpin_fa=ref["hairpin"],
+        out_mature=str(out / "mature_counts.tsv"),
+        out_hairpin=str(out / "hairpin_counts.tsv"),
+        out_mature_rpm=str(out / "mature_rpm.tsv"),
+        out_hairpin_rpm=str(out / "hairpin_rpm.tsv"),
+        out_isomirs=str(out / "isomirs.tsv"),
+        out_mapping_stats=str(out / "mapping_stats.tsv"),
+    )
+    counts = pd.read_csv(out / "mature_counts.tsv", sep="\t", index_col="mirna")
+    return assignments, counts
+
+
+@dataclasses.dataclass
+class Accuracy:
+    """Read-level figures of a set of samples (see the module docstring)."""
+
+    mirna_reads: int = 0  # miRNA-class reads whose insert passed preprocessing
+    correct: int = 0
+    counted: int = 0  # reads (any class) counted to a mature feature
+    types: dict[str, list[int]] = dataclasses.field(
+        default_factory=lambda: {t: [0, 0, 0] for t in TYPES}  # tp, fp, fn
+    )
+    spearman: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def correct_fraction(self) -> float:
+        return self.correct / self.mirna_reads
+
+    @property
+    def count_precision(self) -> float:
+        return self.correct / self.counted
+
+    def precision_recall(self, type_: str) -> tuple[float, float]:
+        tp, fp, fn = self.types[type_]
+        return tp / (tp + fp), tp / (tp + fn)
+
+
+def score(
+    samples: dict[str, tuple[str, list[tuple[str, str | None]]]],
+    assignments: dict[str, pd.DataFrame],
+    counts: pd.DataFrame,
+    truth: DemoTruth,
+) -> Accuracy:
+    """Score assignments and mature counts of ``samples`` against the read labels."""
+    acc = Accuracy()
+    for sample, (_collapsed, reads) in samples.items():
+        table = assignments[sample].set_index("sequence")
+        status = table["status"].to_dict()
+        mature = table["mature"].to_dict()
+        isomir = table["isomir_type"].to_dict()
+        true_counts: Counter = Counter()
+        for label, insert in reads:
+            cls, name, variant = label.split("|")
+            feature = truth.feature.get(name, name) if cls == "mirna" else None
+            if feature is not None:
+                true_counts[feature] += 1
+            if insert is None:
+                continue
+            is_counted = status.get(insert) == "mature"
+            acc.counted += is_counted
+            if feature is None:
+                continue
+            acc.mirna_reads += 1
+            acc.correct += is_counted and mature[insert] == feature
+            expected = truth.types(name, variant.replace(",seqerr", ""), insert)
+            called = called_types(isomir[insert]) if is_counted else set()
+            for t in TYPES:
+                acc.types[t][0] += t in called and t in expected
+                acc.types[t][1] += t in called and t not in expected
+                acc.types[t][2] += t not in called and t in expected
+        observed = counts[sample]
+        true_series = pd.Series(true_counts, dtype="int64").reindex(observed.index, fill_value=0)
+        missing = sorted(set(true_counts) - set(observed.index))
+        if missing:
+            raise RuntimeError(f"true features missing from mature_counts.tsv: {missing[:5]}")
+        rows = (true_series > 0) | (observed > 0)
+        acc.spearman[sample] = float(spearmanr(true_series[rows], observed[rows]).statistic)
+    return acc
+
+
+def report(acc: Accuracy) -> str:
+    """The figures as printable text."""
+    lines = [
+        f"miRNA reads passing preprocessing: {acc.mirna_reads}",
+        f"correct mature: {acc.correct}/{acc.mirna_reads} = {acc.correct_fraction:.4%}",
+        f"mature-count precision: {acc.correct}/{acc.counted} = {acc.count_precision:.4%}",
+    ]
+    for t in TYPES:
+        tp, fp, fn = acc.types[t]
+        p, r = acc.precision_recall(t)
+        lines.append(f"{t}: TP {tp} FP {fp} FN {fn}  precision {p:.4f} recall {r:.4f}")
+    values = list(acc.spearman.values())
+    lines.append(
+        "Spearman per sample: "
+        + ", ".join(f"{s} {v:.4f}" for s, v in acc.spearman.items())
+        + f"  (range {min(values):.4f}-{max(values):.4f})"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    sheet = pd.read_csv(DEMO / "samples.tsv", sep="\t", dtype=str)
+    wanted = argv or list(sheet["sample"])
+    with tempfile.TemporaryDirectory(prefix="exomir_demo_accuracy_") as tmp:
+        workdir = Path(tmp)
+        ref = prepare_hsa(workdir / "ref")
+        samples = {s: trim_sample(s, DEMO / f"{s}.fastq.gz", workdir) for s in wanted}
+        assignments, counts = quantify_samples(samples, ref, workdir)
+        print(report(score(samples, assignments, counts, DemoTruth(ref["mature"]))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,521 @@
+"""Quantification: alignment, isomiR calls, multi-mapping policy, matrices, accuracy on simulations.
+
+bowtie 1 and bowtie-build run for real (tiny indexes built in tmp directories).
+"""
+
+import gzip
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pysam
+import pytest
+
+from exomir.errors import ExomirInputError
+from exomir.mirgff import read_mirgff
+from exomir.quantify import (
+    QuantifySettings,
+    build_matrices,
+    quantify_sample,
+    read_collapsed,
+    score_hit,
+)
+from exomir.references import bundled_paths, prepare_references
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "quantify"
+
+# ----------------------------------------------------------------------------- helpers
+
+X = "TAGCTTATCAGACTGATGTTGA"  # mature of hsa-mir-x
+Y = "TAGCTTATCTGACTGATGTTGA"  # hsa-mir-y: differs from X at position 10 only
+Z = "TGTAAACATCCTCGACTGGAAG"  # identical mature on hsa-mir-z-1 and hsa-mir-z-2
+HAIRPINS = {
+    "hsa-mir-x": "CCTGC" + X + "GTCTAAGCATTCGGATCCAAGTCAGGTTCA",
+    "hsa-mir-y": "CCTGC" + Y + "GTCTAAGCATTCGGATCCAAGTCAGGTTCA"[::-1],
+    "hsa-mir-z-1": "AATCG" + Z + "CTGTGAGCTTACCGTAGGTCATCGATGG",
+    "hsa-mir-z-2": "GGCTA" + Z + "CTTACCAGTGTGACACGTGCATTGCCAA",
+}
+MATURE_ROWS = [
+    ("hsa-miR-x-5p", "MIMAT1", "hsa-mir-x", 6, 27, "5p", X),
+    ("hsa-miR-y-5p", "MIMAT2", "hsa-mir-y", 6, 27, "5p", Y),
+    ("hsa-miR-z-5p", "MIMAT3", "hsa-mir-z-1", 6, 27, "5p", Z),
+    ("hsa-miR-z-5p", "MIMAT3", "hsa-mir-z-2", 6, 27, "5p", Z),
+]
+AMBIGUOUS = X[:9] + "G" + X[10:]  # one mismatch to both X and Y
+LOOP_X = HAIRPINS["hsa-mir-x"][29:49]  # off any arm
+UNMAPPED = "GGGGGGGGGGCCCCCCCCCCAA"
+
+
+def write_collapsed(path, rows):
+    with gzip.open(path, "wt") as handle:
+        handle.write("sequence\tcount\n")
+        for sequence, count in rows:
+            handle.write(f"{sequence}\t{count}\n")
+    return str(path)
+
+
+def build_index(fasta, prefix):
+    Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["bowtie-build", "-q", str(fasta), str(prefix)], check=True)
+    return str(prefix)
+
+
+def run_sample(tmp, ref, sample, rows, settings=QuantifySettings()):
+    out = Path(tmp) / "quantify"
+    collapsed = write_collapsed(Path(tmp) / f"{sample}.collapsed.tsv.gz", rows)
+    stats = quantify_sample(
+        sample=sample,
+        collapsed=collapsed,
+        hairpin_fa=ref["hairpin"],
+        mature_tsv=ref["mature"],
+        index_prefix=ref["index"],
+        out_bam=str(out / f"{sample}.bam"),
+        out_bowtie_log=str(out / f"{sample}.bowtie.log"),
+        out_assignments=str(out / f"{sample}.assignments.tsv.gz"),
+        out_stats=str(out / f"{sample}.stats.tsv"),
+        out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
+        out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
+        settings=settings,
+    )
+    assignments = pd.read_csv(out / f"{sample}.assignments.tsv.gz", sep="\t", keep_default_na=False)
+    return out, stats, assignments
+
+
+@pytest.fixture(scope="module")
+def toy_ref(tmp_path_factory):
+    base = tmp_path_factory.mktemp("toyref")
+    hairpin = base / "hairpin.fa"
+    hairpin.write_text("".join(f">{n}\n{s}\n" for n, s in sorted(HAIRPINS.items())))
+    mature = base / "mature.tsv"
+    pd.DataFrame(
+        MATURE_ROWS, columns=["mature", "accession", "hairpin", "start", "end", "arm", "sequence"]
+    ).to_csv(mature, sep="\t", index=False)
+    return {
+        "hairpin": str(hairpin),
+        "mature": str(mature),
+        "index": build_index(hairpin, base / "bowtie" / "hairpin"),
+    }
+
+
+@pytest.fixture(scope="module")
+def hsa_ref(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hsa")
+    paths = bundled_paths("hsa", ROOT / "resources")
+    prepare_references(
+        mature_fasta=paths["mature"],
+        hairpin_fasta=paths["hairpin"],
+        gff3=paths["gff3"],
+        species="hsa",
+        out_hairpin=str(base / "hairpin.fa"),
+        out_mature=str(base / "mature.tsv"),
+        out_checksums=str(base / "c.tsv"),
+    )
+    return {
+        "hairpin": str(base / "hairpin.fa"),
+        "mature": str(base / "mature.tsv"),
+        "index": build_index(base / "hairpin.fa", base / "bowtie" / "hairpin"),
+    }
+
+
+# ----------------------------------------------------------------------------- unit level
+
+
+def test_score_hit_additions_and_snvs():
+    hairpin = "GGGATGAGGTAGTAGGTTGTATAGTTTTAGGG"
+    settings = QuantifySettings()
+    canonical = "TGAGGTAGTAGGTTGTATAGTT"
+    assert score_hit(canonical, hairpin, 4, settings) == ([], 0)
+    assert score_hit(canonical + "A", hairpin, 4, settings) == ([], 1)
+    # An added U over a templated U is a templated extension: nothing added.
+    assert score_hit(canonical + "T", hairpin, 4, settings) == ([], 0)
+    # Added "AT" over templated "TT": the addition starts at the first mismatch.
+    assert score_hit(canonical + "AT", hairpin, 4, settings) == ([], 2)
+    assert score_hit(canonical + "AAA", hairpin, 4, settings) == ([], 3)
+    assert score_hit(canonical + "AAAA", hairpin, 4, settings) == ([23], 3)
+    assert score_hit("TGAGCTAGTAGGTTGTATAGTT", hairpin, 4, settings) == ([5], 0)
+    assert score_hit("TGAGCTAGTAGCTTGTATAGTT", hairpin, 4, settings) is None
+    # Past the hairpin end counts as added.
+    assert score_hit("TTAGGGAA", hairpin, 26, settings) == ([], 2)
+
+
+def test_read_collapsed_sorts_and_validates(tmp_path):
+    path = write_collapsed(tmp_path / "c.tsv.gz", [("ACGT", 2), ("AAAA", 5), ("CCCC", 2)])
+    assert read_collapsed(path) == [("AAAA", 5), ("ACGT", 2), ("CCCC", 2)]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("seq\tn\nACGT\t1\n")
+    with pytest.raises(ExomirInputError, match="expected \\['sequence', 'count'\\]"):
+        read_collapsed(bad)
+    zero = write_collapsed(tmp_path / "zero.tsv.gz", [("ACGT", 0)])
+    with pytest.raises(ExomirInputError, match="positive integers"):
+        read_collapsed(zero)
+    rna = write_collapsed(tmp_path / "rna.tsv.gz", [("ACGU", 1)])
+    with pytest.raises(ExomirInputError, match="other than ACGTN"):
+        read_collapsed(rna)
+
+
+# ----------------------------------------------------------------------------- policy
+
+S1_ROWS = [(X, 100), (Z, 50), (X + "A", 10), (AMBIGUOUS, 7), (LOOP_X, 5), (Y, 4), (UNMAPPED, 3)]
+S2_ROWS = [(X, 20), (Z, 30), (Y, 40), (UNMAPPED, 10)]
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory, toy_ref):
+    tmp = tmp_path_factory.mktemp("toyrun")
+    out, stats1, a1 = run_sample(tmp, toy_ref, "s1", S1_ROWS)
+    _out, stats2, _a2 = run_sample(tmp, toy_ref, "s2", S2_ROWS)
+    return tmp, out, stats1, a1, stats2
+
+
+def test_assignment_statuses(toy_run):
+    _tmp, _out, _stats, a, _s2 = toy_run
+    by_seq = a.set_index("sequence")
+    assert a["sequence"].tolist() == [X, Z, X + "A", AMBIGUOUS, LOOP_X, Y]
+    assert by_seq.loc[
+        X, ["hairpins", "mature", "status", "isomir_type", "start", "end", "mismatches"]
+    ].tolist() == ["hsa-mir-x", "hsa-miR-x-5p", "mature", "canonical", 6, 27, 0]
+    assert by_seq.loc[Z, ["hairpins", "mature", "status"]].tolist() == [
+        "hsa-mir-z-1;hsa-mir-z-2",
+        "hsa-miR-z-5p",
+        "mature",
+    ]
+    assert by_seq.loc[X + "A", ["mature", "isomir_type", "end"]].tolist() == [
+        "hsa-miR-x-5p",
+        "iso_add3p:1",
+        27,
+    ]
+    assert by_seq.loc[
+        AMBIGUOUS, ["hairpins", "mature", "status", "isomir_type", "mismatches"]
+    ].tolist() == [
+        "hsa-mir-x;hsa-mir-y",
+        "hsa-miR-x-5p;hsa-miR-y-5p",
+        "ambiguous",
+        "iso_snv_central",
+        1,
+    ]
+    assert by_seq.loc[
+        LOOP_X, ["hairpins", "mature", "status", "isomir_type", "start"]
+    ].tolist() == ["hsa-mir-x", "", "hairpin_only", "", 30]
+
+
+def test_sample_stats_exact(toy_run):
+    _tmp, _out, stats, _a, _s2 = toy_run
+    assert stats.iloc[0].to_dict() == {
+        "sample": "s1",
+        "input_reads": 179,
+        "unique_sequences": 7,
+        "aligned_reads": 176,
+        "mature_reads": 164,
+        "hairpin_only_reads": 5,
+        "ambiguous_reads": 7,
+        "unmapped_reads": 3,
+        "mirnas_detected": 3,
+        "multi_hairpin_reads": 57,
+        "aligned_unique_sequences": 6,
+    }
+
+
+def test_unmapped_bam_and_log(toy_run):
+    _tmp, out, _stats, _a, _s2 = toy_run
+    with gzip.open(out / "s1.unmapped.fa.gz", "rt") as handle:
+        assert handle.read() == f">u1_x3\n{UNMAPPED}\n"
+    log = (out / "s1.bowtie.log").read_text()
+    assert "# reads processed: 7" in log  # MultiQC's bowtie1 module keys on this line
+    with pysam.AlignmentFile(out / "s1.bam") as bam:
+        records = list(bam.fetch())
+        assert bam.check_index()
+    primary = [r for r in records if not r.is_secondary]
+    assert len(primary) == 6 and len(records) == 8
+    added = next(r for r in records if r.query_sequence == X + "A")
+    assert (added.query_name, added.cigarstring, added.get_tag("XC"), added.get_tag("NH")) == (
+        "s3_x10",
+        "22M1S",
+        10,
+        1,
+    )
+    assert sum(r.get_tag("XC") for r in primary) == 176
+
+
+def test_mirgff_of_toy_sample(toy_run):
+    _tmp, out, _stats, _a, _s2 = toy_run
+    rows = read_mirgff(out / "mirgff" / "s1.gff")
+    summary = [
+        (
+            r["seqid"],
+            r["type"],
+            r["start"],
+            r["end"],
+            r["Name"],
+            r["Variant"],
+            r["Cigar"],
+            r["Expression"],
+            r["Filter"],
+            r["Hits"],
+        )
+        for r in rows
+    ]
+    assert summary == [
+        ("hsa-mir-x", "ref_miRNA", "6", "27", "hsa-miR-x-5p", "NA", "22M", "100", "Pass", "1"),
+        (
+            "hsa-mir-x",
+            "isomiR",
+            "6",
+            "27",
+            "hsa-miR-x-5p",
+            "iso_snv_central",
+            "9MG12M",
+            "7",
+            "REJECT:ambiguous",
+            "1",
+        ),
+        (
+            "hsa-mir-x",
+            "isomiR",
+            "6",
+            "28",
+            "hsa-miR-x-5p",
+            "iso_add3p:1",
+            "22MA",
+            "10",
+            "Pass",
+            "1",
+        ),
+        (
+            "hsa-mir-y",
+            "isomiR",
+            "6",
+            "27",
+            "hsa-miR-y-5p",
+            "iso_snv_central",
+            "9MG12M",
+            "7",
+            "REJECT:ambiguous",
+            "1",
+        ),
+        ("hsa-mir-y", "ref_miRNA", "6", "27", "hsa-miR-y-5p", "NA", "22M", "4", "Pass", "1"),
+        ("hsa-mir-z-1", "ref_miRNA", "6", "27", "hsa-miR-z-5p", "NA", "22M", "50", "Pass", "2"),
+    ]
+
+
+def test_empty_sample(toy_ref, tmp_path):
+    out, stats, assignments = run_sample(tmp_path, toy_ref, "empty", [])
+    assert stats.iloc[0].to_dict() == {
+        "sample": "empty",
+        "input_reads": 0,
+        "unique_sequences": 0,
+        "aligned_reads": 0,
+        "mature_reads": 0,
+        "hairpin_only_reads": 0,
+        "ambiguous_reads": 0,
+        "unmapped_reads": 0,
+        "mirnas_detected": 0,
+        "multi_hairpin_reads": 0,
+        "aligned_unique_sequences": 0,
+    }
+    assert len(assignments) == 0
+    assert "# reads processed: 0" in (out / "empty.bowtie.log").read_text()
+
+
+def test_outputs_are_deterministic(toy_run, toy_ref, tmp_path):
+    _tmp, out, _stats, _a, _s2 = toy_run
+    again, _stats2, _a2 = run_sample(tmp_path, toy_ref, "s1", list(reversed(S1_ROWS)))
+    for name in (
+        "s1.assignments.tsv.gz",
+        "s1.stats.tsv",
+        "s1.unmapped.fa.gz",
+        "mirgff/s1.gff",
+        "s1.bam",
+    ):
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_matrices_exact(toy_run, toy_ref, tmp_path):
+    _tmp, out, _stats, _a, _s2 = toy_run
+    paths = {
+        name: str(tmp_path / f"{name}.tsv")
+        for name in ("mature", "hairpin", "mature_rpm", "hairpin_rpm", "isomirs", "mapping")
+    }
+    build_matrices(
+        samples=["s1", "s2"],
+        assignments=[str(out / "s1.assignments.tsv.gz"), str(out / "s2.assignments.tsv.gz")],
+        stats=[str(out / "s1.stats.tsv"), str(out / "s2.stats.tsv")],
+        mature_tsv=toy_ref["mature"],
+        hairpin_fa=toy_ref["hairpin"],
+        out_mature=paths["mature"],
+        out_hairpin=paths["hairpin"],
+        out_mature_rpm=paths["mature_rpm"],
+        out_hairpin_rpm=paths["hairpin_rpm"],
+        out_isomirs=paths["isomirs"],
+        out_mapping_stats=paths["mapping"],
+    )
+    mature = pd.read_csv(paths["mature"], sep="\t")
+    assert mature.values.tolist() == [
+        ["hsa-miR-x-5p", 110, 20],
+        ["hsa-miR-y-5p", 4, 40],
+        ["hsa-miR-z-5p", 50, 30],
+    ]
+    hairpin = pd.read_csv(paths["hairpin"], sep="\t")
+    assert hairpin.values.tolist() == [
+        ["hsa-mir-x", 115, 20],
+        ["hsa-mir-y", 4, 40],
+        ["hsa-mir-z-1", 0, 0],
+        ["hsa-mir-z-2", 0, 0],
+    ]
+    assert mature["s1"].sum() <= 179 and hairpin["s1"].sum() <= 179
+    rpm = pd.read_csv(paths["mature_rpm"], sep="\t")
+    assert rpm["s1"].tolist() == pytest.approx(
+        [110 / 179 * 1e6, 4 / 179 * 1e6, 50 / 179 * 1e6], rel=1e-5
+    )
+    assert rpm["s2"].tolist() == pytest.approx([200000, 400000, 300000])
+    isomirs = pd.read_csv(paths["isomirs"], sep="\t", keep_default_na=False)
+    assert list(isomirs.columns) == ["sequence", "mirna", "status", "isomir_type", "s1", "s2"]
+    assert isomirs.values.tolist() == [
+        [X, "hsa-miR-x-5p", "mature", "canonical", 100, 20],
+        [X + "A", "hsa-miR-x-5p", "mature", "iso_add3p:1", 10, 0],
+        [AMBIGUOUS, "hsa-miR-x-5p;hsa-miR-y-5p", "ambiguous", "iso_snv_central", 7, 0],
+        [Y, "hsa-miR-y-5p", "mature", "canonical", 4, 40],
+        [Z, "hsa-miR-z-5p", "mature", "canonical", 50, 30],
+    ]
+    mapping = pd.read_csv(paths["mapping"], sep="\t")
+    assert mapping["sample"].tolist() == ["s1", "s2"]
+    assert mapping["mature_fraction"].tolist() == [round(164 / 179, 6), 0.9]
+
+
+# ----------------------------------------------------------------------------- accuracy
+
+SIM_NAME = re.compile(
+    r"^(?P<hp>.+?)_(?P<mature>[a-z]{3}-(?:let|miR)-[^_]+)_(?P<start>\d+):(?P<end>\d+)_"
+    r"(?P<o5>-?\d+):(?P<o3>-?\d+)_mut:(?P<mut>[^_]+)_add:(?P<add>[^_]+)_x\d+$"
+)
+TYPES = ("iso_5p", "iso_3p", "iso_add3p", "iso_snv")
+
+
+def read_fasta_pairs(path):
+    pairs, name = [], None
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(">"):
+            name = line[1:]
+        elif line.strip():
+            pairs.append((name, line.strip()))
+    return pairs
+
+
+def simulated_truth(name, hairpins):
+    """Mature name and isomiR types of a simulated read (mirtop/seqcluster naming).
+
+    Added nucleotides that equal the hairpin right after the templated end are
+    templated (indistinguishable), so they move into the templated part.
+    """
+    d = SIM_NAME.match(name).groupdict()
+    start, end = int(d["start"]), int(d["end"])
+    ref_start, ref_end = start - int(d["o5"]), end - int(d["o3"])
+    added = "" if d["add"] == "null" else d["add"]
+    hairpin = hairpins[d["hp"]]
+    while added and end < len(hairpin) and hairpin[end] == added[0]:
+        end, added = end + 1, added[1:]
+    types = {
+        t
+        for t, present in zip(
+            TYPES, (start != ref_start, end != ref_end, bool(added), d["mut"] != "null")
+        )
+        if present
+    }
+    return d["mature"], types
+
+
+def accuracy(tmp, ref, fasta, hairpin_fa):
+    hairpins = dict((n, s) for n, s in read_fasta_pairs(hairpin_fa))
+    truth = {seq: simulated_truth(name, hairpins) for name, seq in read_fasta_pairs(fasta)}
+    _out, _stats, a = run_sample(tmp, ref, "sim", [(s, 1) for s in sorted(truth)])
+    called = a.set_index("sequence")
+    correct = 0
+    counts = {t: [0, 0, 0] for t in TYPES}  # tp, fp, fn
+    for seq, (mature, true_types) in truth.items():
+        row = called.loc[seq] if seq in called.index else None
+        if row is not None and row["status"] == "mature":
+            types = (
+                set()
+                if row["isomir_type"] == "canonical"
+                else {
+                    "iso_snv" if t.startswith("iso_snv") else t.split(":")[0]
+                    for t in row["isomir_type"].split(";")
+                }
+            )
+            correct += row["mature"] == mature
+        else:
+            types = set()
+        for t in TYPES:
+            counts[t][0] += t in types and t in true_types
+            counts[t][1] += t in types and t not in true_types
+            counts[t][2] += t not in types and t in true_types
+    return correct, len(truth), counts
+
+
+def test_accuracy_mirtop_simulation(hsa_ref, tmp_path):
+    sim = DATA / "mirtop_simulation"
+    correct, total, counts = accuracy(tmp_path, hsa_ref, sim / "reads.fa", sim / "hairpin.fa")
+    assert (correct, total) == (53, 56)
+    assert counts == {
+        "iso_5p": [40, 0, 2],
+        "iso_3p": [33, 0, 1],
+        "iso_add3p": [23, 2, 1],
+        "iso_snv": [17, 0, 6],
+    }
+
+
+def test_accuracy_seqcluster_simulation(hsa_ref, tmp_path):
+    sim = DATA / "seqcluster_miraligner_sim"
+    correct, total, counts = accuracy(tmp_path, hsa_ref, sim / "sim_isomir.fa", sim / "hairpin.fa")
+    assert (correct, total) == (22, 26)
+    assert counts == {
+        "iso_5p": [20, 0, 1],
+        "iso_3p": [17, 0, 3],
+        "iso_add3p": [8, 0, 1],
+        "iso_snv": [3, 0, 3],
+    }
+
+
+def test_mirgff_matches_mirtop_synthetic_example(tmp_path):
+    synth = DATA / "mirtop_synthetic_let7a"
+    base = tmp_path / "ref"
+    prepare_references(
+        mature_fasta=str(DATA / "let7_mature.fa"),
+        hairpin_fasta=str(synth / "annotate_hairpin.fa"),
+        gff3=str(synth / "annotate_hsa.gff3"),
+        species="hsa",
+        out_hairpin=str(base / "hairpin.fa"),
+        out_mature=str(base / "mature.tsv"),
+        out_checksums=str(base / "c.tsv"),
+    )
+    ref = {
+        "hairpin": str(base / "hairpin.fa"),
+        "mature": str(base / "mature.tsv"),
+        "index": build_index(base / "hairpin.fa", base / "bowtie" / "hairpin"),
+    }
+    reads = read_fasta_pairs(synth / "let7a-5p.fastq")
+    out, stats, _a = run_sample(tmp_path, ref, "let7a-5p", [(s, 1) for _n, s in reads])
+    assert stats.at[0, "mature_reads"] == 12
+    expected = {r["Read"]: r for r in read_mirgff(synth / "let7a-5p.gff")}
+    ours = read_mirgff(out / "mirgff" / "let7a-5p.gff")
+    assert sorted(r["Read"] for r in ours) == sorted(expected)
+    for row in ours:
+        mirtop = expected[row["Read"]]
+        for key in (
+            "seqid",
+            "type",
+            "UID",
+            "Name",
+            "Parent",
+            "Variant",
+            "Cigar",
+            "Expression",
+            "Filter",
+        ):
+            assert row[key] == mirtop[key], (row["Read"], key)
+        # mirtop's example is 0-based; exomir writes 1-based GFF3 coordinates.
+        assert (int(row["start"]), int(row["end"])) == (
+            int(mirtop["start"]) + 1,
+            int(mirtop["end"]) + 1,
+        )

@@ -1,0 +1,141 @@
+"""Determinism and resume: same input, same bytes; interrupted runs complete with identical outputs.
+
+These run the real workflow on a mini cohort (6 demo samples, first reads of each) so that several
+complete runs fit in CI time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SNAKEFILE, SNAKEMAKE, checksums, make_workdir, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+#: The tables users read and the stages hand over: they must not change between runs.
+COMPARED = [
+    "results/preprocess/*.collapsed.tsv.gz",
+    "results/preprocess/*.stats.tsv",
+    "results/quantify/*.tsv",
+    "results/quantify/*.assignments.tsv.gz",
+    "results/quantify/mirgff/*.gff",
+    "results/qc/*.tsv",
+    "results/diffexp/*.tsv",
+    "results/diffexp/*/*.tsv",
+    "results/markers/*.tsv",
+    "results/markers/*/*.tsv",
+]
+
+
+@pytest.fixture(scope="module")
+def reference_run(mini_cohort) -> tuple[Path, dict[str, str]]:
+    workdir = mini_cohort("reference")
+    run_snakemake(workdir, cores=2)
+    sums = checksums(workdir, COMPARED)
+    assert any("mature_counts" in k for k in sums) and any("results.tsv" in k for k in sums)
+    return workdir, sums
+
+
+def test_rerun_with_one_core_gives_identical_bytes(reference_run, mini_cohort):
+    _, expected = reference_run
+    workdir = mini_cohort("one_core")
+    run_snakemake(workdir, cores=1)
+    assert checksums(workdir, COMPARED) == expected
+
+
+def test_nothing_to_do_after_complete_run(reference_run):
+    workdir, _ = reference_run
+    proc = run_snakemake(workdir, "--dry-run", "--quiet", "rules")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def _start(workdir: Path) -> subprocess.Popen:
+    cmd = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config" / "config.yaml"),
+        "--cores",
+        "2",
+    ]
+    return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for_progress(workdir: Path, proc: subprocess.Popen, n_files: int = 2, timeout: float = 300) -> None:
+    """Wait until some per-sample outputs exist, so the interruption hits a run in progress."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list((workdir / "results" / "preprocess").glob("*.collapsed.tsv.gz"))) >= n_files:
+            return
+        if proc.poll() is not None:
+            pytest.fail("the run ended before it could be interrupted")
+        time.sleep(0.2)
+    pytest.fail("no progress to interrupt")
+
+
+def _no_partial_files(workdir: Path) -> None:
+    leftovers = [p for p in (workdir / "results").rglob("*") if p.name.startswith(".") and p.name.endswith(".tmp")]
+    assert leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_interrupted_run_completes_identically(reference_run, mini_cohort, sig):
+    _, expected = reference_run
+    workdir = mini_cohort(f"interrupted_{sig.name}")
+    proc = _start(workdir)
+    _wait_for_progress(workdir, proc)
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    assert not (workdir / "results" / "report" / "exomir_report.html").exists()
+    # After SIGKILL the lock and the incomplete markers stay: --rerun-incomplete recovers them.
+    run_snakemake(workdir, "--unlock", cores=1)
+    run_snakemake(workdir, "--rerun-incomplete", cores=2)
+    _no_partial_files(workdir)
+    assert checksums(workdir, COMPARED) == expected
+
+
+def _planned_jobs(workdir: Path) -> dict[str, int]:
+    proc = run_snakemake(workdir, "--dry-run", "--quiet", "rules")
+    counts: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("job", "total"):
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_changed_input_reruns_only_that_sample(reference_run, mini_cohort):
+    workdir = mini_cohort("changed_input")
+    run_snakemake(workdir, cores=2)
+    fastq = sorted((workdir / "mini").glob("*.fastq.gz"))[0]
+    data = fastq.read_bytes()
+    fastq.write_bytes(data)  # same content, new modification time
+    os.utime(fastq, (time.time() + 5, time.time() + 5))
+    planned = _planned_jobs(workdir)
+    per_sample = {rule: n for rule, n in planned.items() if rule in ("trim_and_collapse", "fastqc", "align_collapsed", "assign_mirnas")}
+    assert per_sample and all(n == 1 for n in per_sample.values()), planned
+
+
+def test_changed_de_config_reruns_only_downstream(reference_run, mini_cohort):
+    import yaml
+
+    workdir = mini_cohort("changed_config")
+    run_snakemake(workdir, cores=2)
+    cfg_path = workdir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["diffexp"]["alpha"] = 0.05
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    planned = _planned_jobs(workdir)
+    assert planned, "a changed DE parameter must rerun the DE jobs"
+    upstream = {"trim_and_collapse", "fastqc", "detect_adapter", "align_collapsed", "assign_mirnas"}
+    assert not upstream & set(planned), planned

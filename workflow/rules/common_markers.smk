@@ -1,0 +1,35 @@
+# Marker stage settings derived from the config, and its outputs for `rule all`.
+# Schemas are part of the workflow code: located from this file, not from the working directory.
+MARKERS_SCHEMA_DIR = (
+    Path(workflow.current_basedir).resolve().parents[1]
+    / "resources"
+    / "markers"
+    / "schema"
+)
+
+# markers.alpha null: use the differential-expression threshold so both stages call alike.
+MARKERS_ALPHA = (
+    config["markers"]["alpha"]
+    if config["markers"].get("alpha") is not None
+    else config["diffexp"]["alpha"]
+)
+
+MARKERS_OUTPUTS = (
+    ["results/markers/catalogue_resolved.tsv", "results/markers/other_markers.tsv"]
+    + expand(
+        "results/markers/{contrast}/{name}",
+        contrast=CONTRASTS,
+        name=[
+            "annotation.tsv",
+            "dotplot.tsv",
+            "dotplot.svg",
+            "auc.tsv",
+            "panel.tsv",
+            "panel_summary.tsv",
+            "roc.tsv",
+            "roc.svg",
+        ],
+    )
+    if config["markers"]["enabled"]
+    else []
+)

@@ -1,0 +1,64 @@
+# miRNA quantification: unique inserts -> bowtie to hairpins -> mature arms, isomiRs, matrices.
+
+
+rule quantify_sample:
+    input:
+        collapsed="results/preprocess/{sample}.collapsed.tsv.gz",
+        hairpin=f"{REF}/hairpin.fa",
+        mature=f"{REF}/mature.tsv",
+        index=multiext(f"{REF}/bowtie/hairpin", *BOWTIE_INDEX_SUFFIXES),
+    output:
+        bam="results/quantify/{sample}.bam",
+        bai="results/quantify/{sample}.bam.bai",
+        bowtie_log="results/quantify/{sample}.bowtie.log",
+        assignments="results/quantify/{sample}.assignments.tsv.gz",
+        stats="results/quantify/{sample}.stats.tsv",
+        unmapped="results/quantify/{sample}.unmapped.fa.gz",
+        mirgff="results/quantify/mirgff/{sample}.gff",
+    log:
+        "logs/quantify_sample/{sample}.log",
+    conda:
+        "../envs/bowtie.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        index_prefix=f"{REF}/bowtie/hairpin",
+        mismatches=config["quantify"]["mismatches"],
+        max_3p_addition=config["quantify"]["max_3p_addition"],
+        max_5p_shift=config["quantify"]["max_5p_shift"],
+        max_3p_shift=config["quantify"]["max_3p_shift"],
+        min_length=config["quantify"]["min_length"],
+        source_ontology=MIRGFF_SOURCE,
+    script:
+        "../scripts/quantify_sample.py"
+
+
+rule quantify_matrices:
+    input:
+        assignments=expand(
+            "results/quantify/{sample}.assignments.tsv.gz", sample=SAMPLES
+        ),
+        stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        hairpin=f"{REF}/hairpin.fa",
+        mature=f"{REF}/mature.tsv",
+    output:
+        mature_counts="results/quantify/mature_counts.tsv",
+        hairpin_counts="results/quantify/hairpin_counts.tsv",
+        mature_rpm="results/quantify/mature_rpm.tsv",
+        hairpin_rpm="results/quantify/hairpin_rpm.tsv",
+        isomirs="results/quantify/isomirs.tsv",
+        mapping_stats="results/quantify/mapping_stats.tsv",
+    log:
+        "logs/quantify_matrices/quantify_matrices.log",
+    conda:
+        "../envs/python.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        samples=SAMPLES,
+    script:
+        "../scripts/quantify_matrices.py"

@@ -1,0 +1,119 @@
+# Reports: MultiQC (read-level QC with small-RNA sections) and the standalone biomarker report.
+
+
+localrules:
+    multiqc_content,
+    multiqc,
+    exomir_report,
+
+
+rule multiqc_content:
+    input:
+        preprocess_stats=expand("results/preprocess/{sample}.stats.tsv", sample=SAMPLES),
+        lengths=expand("results/preprocess/{sample}.lengths.tsv", sample=SAMPLES),
+        quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        mature_counts="results/quantify/mature_counts.tsv",
+        de_results=expand("results/diffexp/{contrast}/results.tsv", contrast=CONTRASTS),
+        annotations=expand(
+            "results/markers/{contrast}/annotation.tsv", contrast=CONTRASTS
+        ),
+    output:
+        content=MULTIQC_CONTENT_FILES,
+    log:
+        "logs/multiqc_content/multiqc_content.log",
+    conda:
+        "../envs/python.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        samples=SAMPLES,
+        contrasts=CONTRASTS,
+        alpha=config["diffexp"]["alpha"],
+        top_n=config["report"]["multiqc_top_mirnas"],
+        outdir="results/report/multiqc",
+    script:
+        "../scripts/multiqc_content.py"
+
+
+rule multiqc:
+    input:
+        fastqc=expand("results/qc/fastqc/{sample}/{sample}_fastqc.zip", sample=SAMPLES),
+        cutadapt=expand("results/preprocess/{sample}.cutadapt.log", sample=SAMPLES),
+        bowtie=expand("results/quantify/{sample}.bowtie.log", sample=SAMPLES),
+        qc_content=QC_MULTIQC_FILES,
+        exomir_content=MULTIQC_CONTENT_FILES,
+        config=REPORT_ASSETS / "multiqc_config.yaml",
+    output:
+        html=report(
+            "results/report/multiqc_report.html",
+            caption="../report/multiqc.rst",
+            category="1. Quality control",
+            labels={"report": "MultiQC"},
+        ),
+    log:
+        "logs/multiqc/multiqc.log",
+    conda:
+        "../envs/multiqc.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        user_config=(
+            f"--config {shlex.quote(config['report']['multiqc_config'])}"
+            if config["report"]["multiqc_config"]
+            else ""
+        ),
+    shell:
+        # Only the listed files are read (not whole folders): each cutadapt log has a JSON twin
+        # that MultiQC would otherwise parse a second time.
+        "multiqc --force --no-data-dir --no-ansi --config {input.config} {params.user_config} "
+        "--outdir results/report --filename multiqc_report.html "
+        "{input.fastqc} {input.cutadapt} {input.bowtie} {input.qc_content} {input.exomir_content} "
+        "> {log} 2>&1"
+
+
+rule exomir_report:
+    input:
+        flags="results/qc/sample_flags.tsv",
+        composition="results/qc/composition.tsv",
+        hemolysis="results/qc/hemolysis.tsv",
+        preprocess_stats=expand("results/preprocess/{sample}.stats.tsv", sample=SAMPLES),
+        quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        de_samples="results/diffexp/samples.tsv",
+        de_results=expand("results/diffexp/{contrast}/results.tsv", contrast=CONTRASTS),
+        annotations=expand(
+            "results/markers/{contrast}/annotation.tsv", contrast=CONTRASTS
+        ),
+        auc=expand("results/markers/{contrast}/auc.tsv", contrast=CONTRASTS),
+        roc=expand("results/markers/{contrast}/roc.tsv", contrast=CONTRASTS),
+        checksums=f"{REF}/checksums.tsv",
+        template=REPORT_ASSETS / "exomir_report.html.j2",
+        css=REPORT_ASSETS / "assets" / "report.css",
+        js=REPORT_ASSETS / "assets" / "report.js",
+    output:
+        html=report(
+            "results/report/exomir_report.html",
+            caption="../report/exomir_report.rst",
+            category="3. Biomarkers",
+            labels={"report": "exomir biomarker report"},
+        ),
+    log:
+        "logs/exomir_report/exomir_report.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        results="results",
+        samples=SAMPLE_SHEET.reset_index(drop=True).to_dict("records"),
+        contrasts=CONTRASTS,
+        alpha=config["diffexp"]["alpha"],
+        template_dir=str(REPORT_ASSETS),
+        multiqc_href="multiqc_report.html",
+    script:
+        "../scripts/exomir_report.py"

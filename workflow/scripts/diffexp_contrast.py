@@ -1,0 +1,20 @@
+"""Rule diffexp_contrast: see exomir.diffexp.run_contrast."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
+from exomir.diffexp import DiffexpSettings, run_contrast  # noqa: E402
+from exomir.logutil import log_to  # noqa: E402
+
+with log_to(snakemake.log[0]):
+    section = dict(snakemake.params.diffexp)
+    section["n_cpus"] = min(int(section.get("n_cpus", 1)), snakemake.threads)
+    run_contrast(
+        counts_tsv=snakemake.input.counts,
+        samples_tsv=snakemake.input.samples,
+        vst_tsv=snakemake.input.vst,
+        settings=DiffexpSettings.from_config(section),
+        contrast_name=snakemake.wildcards.contrast,
+        outdir=snakemake.params.outdir,
+    )

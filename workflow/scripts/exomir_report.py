@@ -1,0 +1,22 @@
+"""Rule exomir_report: see exomir.report.write_report."""
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
+from exomir.logutil import log_to  # noqa: E402
+from exomir.report import write_report  # noqa: E402
+
+with log_to(snakemake.log[0]):
+    write_report(
+        out_html=snakemake.output.html,
+        results_dir=snakemake.params.results,
+        samples=list(snakemake.params.samples),
+        contrasts=list(snakemake.params.contrasts),
+        template_dir=snakemake.params.template_dir,
+        config=dict(snakemake.config),
+        # set by workflow/rules/common_report.smk (kept out of params on purpose)
+        command=os.environ.get("EXOMIR_COMMAND", ""),
+        multiqc_href=snakemake.params.multiqc_href,
+        alpha=float(snakemake.params.alpha),
+    )

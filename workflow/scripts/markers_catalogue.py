@@ -1,0 +1,21 @@
+"""Rule markers_catalogue: see exomir.markers.resolve_catalogues."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
+from exomir.logutil import log_to  # noqa: E402
+from exomir.markers import resolve_catalogues  # noqa: E402
+
+with log_to(snakemake.log[0]):
+    resolve_catalogues(
+        catalogue_paths=list(snakemake.input.catalogues),
+        mirna_schema=snakemake.input.mirna_schema,
+        other_paths=list(snakemake.input.other_catalogues),
+        other_schema=snakemake.input.other_schema,
+        mature_fasta=snakemake.input.mature,
+        gff3=snakemake.input.gff3,
+        prefix=snakemake.params.prefix,
+        out_resolved=snakemake.output.resolved,
+        out_other=snakemake.output.other,
+    )

@@ -1,0 +1,23 @@
+"""Rule quantify_matrices: see exomir.quantify.build_matrices."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
+from exomir.logutil import log_to  # noqa: E402
+from exomir.quantify import build_matrices  # noqa: E402
+
+with log_to(snakemake.log[0]):
+    build_matrices(
+        samples=list(snakemake.params.samples),
+        assignments=list(snakemake.input.assignments),
+        stats=list(snakemake.input.stats),
+        mature_tsv=snakemake.input.mature,
+        hairpin_fa=snakemake.input.hairpin,
+        out_mature=snakemake.output.mature_counts,
+        out_hairpin=snakemake.output.hairpin_counts,
+        out_mature_rpm=snakemake.output.mature_rpm,
+        out_hairpin_rpm=snakemake.output.hairpin_rpm,
+        out_isomirs=snakemake.output.isomirs,
+        out_mapping_stats=snakemake.output.mapping_stats,
+    )
