@@ -71,12 +71,26 @@ def test_bundled_hsa_counts(hsa):
         "sequence",
         "coordinates",
         "same_sequence_as",
+        "feature",
     ]
     twins = table[table["same_sequence_as"] != ""].drop_duplicates("mature")
     assert len(twins) == 40
     assert table.loc[
         table["mature"] == "hsa-miR-199a-3p", "same_sequence_as"
     ].unique().tolist() == ["hsa-miR-199b-3p"]
+    # Names with one identical sequence are one feature: 2656 names, 2632 count rows.
+    assert table["feature"].nunique() == 2632
+    merged = sorted(table.loc[table["feature"].str.contains("/"), "feature"].unique())
+    assert len(merged) == 16
+    assert merged[0] == "hsa-miR-199a-3p/hsa-miR-199b-3p"
+    feature_of = dict(zip(table["mature"], table["feature"]))
+    assert feature_of["hsa-miR-199b-3p"] == "hsa-miR-199a-3p/hsa-miR-199b-3p"
+    assert feature_of["hsa-miR-526a-5p"] == "hsa-miR-518d-5p/hsa-miR-520c-5p/hsa-miR-526a-5p"
+    assert feature_of["hsa-let-7a-5p"] == "hsa-let-7a-5p"
+    # The feature is the name plus same_sequence_as, in name order, joined with "/".
+    for row in table.itertuples():
+        names = [row.mature] + (row.same_sequence_as.split(";") if row.same_sequence_as else [])
+        assert row.feature == "/".join(sorted(names))
 
 
 def test_bundled_hsa_loci(hsa):

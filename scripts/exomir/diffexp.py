@@ -696,3 +696,28 @@ def run_contrast(
         scaled, meta.loc[members, contrast.factor].astype(str), out / "heatmap_top.svg",
         title=f"Top {len(top)} miRNAs by padj: {label} (VST, centred per miRNA)",
     )
+
+
+def check_sample_sheet_design(sheet: pd.DataFrame, section: dict[str, Any]) -> list[str]:
+    """Check design and contrasts against the sample sheet at workflow start.
+
+    Raises :class:`ExomirInputError` for what can be known before any job
+    runs (unknown factors or levels, fewer than 2 samples per level, a design
+    that is not full rank); QC exclusions are checked again before fitting.
+    Returns warnings (for example sample-sheet conditions no contrast uses).
+    """
+    settings = DiffexpSettings.from_config(section)
+    if not settings.contrasts:
+        return ["no contrasts in diffexp.contrasts: differential expression and marker annotation are skipped"]
+    samples = select_samples(sheet, list(sheet.index), None, False, settings.design)
+    check_design(samples, settings)
+    warnings = []
+    for factor in sorted({c.factor for c in settings.contrasts}):
+        compared = {lvl for c in settings.contrasts if c.factor == factor for lvl in (c.level, c.reference)}
+        unused = sorted(set(sheet[factor]) - compared)
+        if unused:
+            warnings.append(
+                f"{factor} level(s) {', '.join(unused)} of the sample sheet are in no contrast: those samples "
+                "still inform normalisation and dispersions; add a contrast to test them"
+            )
+    return warnings

@@ -30,9 +30,12 @@ follow what mirtop writes (its ``let7a-5p.gff`` example):
 
 ``Hits`` is the number of hairpin loci among the sequence's best alignments
 (hsa-let-7a-5p: 3 for let-7a-1/2/3); seqid/Parent is the first of them by name.
-``Filter`` is ``Pass`` for sequences counted to one mature miRNA and
-``REJECT:ambiguous`` for sequences that fit several mature miRNAs equally well
-(they are not counted in the mature matrix).
+``Name`` is the quantification feature: the mature name, or for mature names
+with one identical sequence all of them ``/``-joined in name order
+(``hsa-miR-199a-3p/hsa-miR-199b-3p``), the row name in ``mature_counts.tsv``
+(see :mod:`exomir.quantify`). ``Filter`` is ``Pass`` for sequences counted to
+one feature and ``REJECT:ambiguous`` for sequences that fit several mature
+sequences equally well (they are not counted in the mature matrix).
 """
 
 from __future__ import annotations

@@ -330,7 +330,8 @@ def trim_and_collapse(
             cmd = cutadapt_command(
                 kit, dataclasses.replace(settings, cutadapt=cutadapt), input_path, json_tmp, threads
             )
-            LOG.info("running: %s", " ".join(_quote(c) for c in cmd))
+            # the executable by name only: no machine paths in logs
+            LOG.info("running: %s", " ".join(_quote(c) for c in [Path(cmd[0]).name, *cmd[1:]]))
             with open(log_tmp, "wb") as log_handle:
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_handle)
                 try:

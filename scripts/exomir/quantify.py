@@ -16,14 +16,19 @@ Alignment (bowtie 1, ``--norc -a --best --strata -v <mismatches>``)
     sequences whose best hit so far carries an addition longer than the trim,
     which finds the other loci where the same addition fits. Every
     hit is then re-scored on the full sequence against the hairpin
-    (:func:`score_hit`): the non-templated addition starts at the first
-    mismatch (or base past the hairpin end) among the last
-    ``max_3p_addition`` (3) bases and runs to the 3' end; other mismatches are
-    SNVs (at most ``mismatches``). An added base that matches the hairpin
-    right after the templated end is indistinguishable from a templated 3'
-    extension and is called iso_3p (the accuracy truth is normalised the same
-    way); an SNV within the last 3 bases is called an addition (the price of
-    recognising mixed tails such as an added ``AU`` over a templated ``UU``).
+    (:func:`score_hit`): the non-templated addition is the longest 3' suffix
+    of at most ``max_3p_addition`` (3) bases that starts at a mismatch (or a
+    base past the hairpin end) and either mismatches in every base or is made
+    of A/T only (mixed A/U tails whose later bases match the hairpin by
+    chance, e.g. an added ``AU`` over a templated ``UU``); other mismatches
+    are SNVs (at most ``mismatches``). So a substitution followed by
+    template-matching bases is an SNV unless it starts an A/U tail. An added
+    base that matches the hairpin right after the templated end is
+    indistinguishable from a templated 3' extension and is called iso_3p (the
+    accuracy truth is normalised the same way). Ambiguities left by design: a
+    substitution in the very last base is called a 1-nt addition, and a
+    substitution to A/T followed by templated A/Ts within the last 3 bases is
+    called an A/U tail.
 
 Choosing among hits
     Hits are ranked by (1) mismatches + added nucleotides, (2) on an annotated
@@ -33,18 +38,31 @@ Choosing among hits
     its templated end within ``max_3p_shift`` (4) nucleotides of the arm's
     miRBase coordinates (the limits mirtop applies when it annotates isomiRs).
 
+Features: mature names with one identical sequence are one row
+    Mature miRNAs are counted per *feature*. A feature is one mature name,
+    except for names that share one identical mature sequence (16 groups, 40
+    human names in miRBase 22.1): their reads cannot be told apart, so they
+    form ONE feature, counted once, in one row named by joining the names with
+    ``/`` in name order, e.g. ``hsa-miR-199a-3p/hsa-miR-199b-3p``,
+    ``hsa-miR-365a-3p/hsa-miR-365b-3p``, ``hsa-miR-518a-5p/hsa-miR-527``.
+    ``mature.tsv`` gives each name's feature (column ``feature``; column
+    ``same_sequence_as`` lists the other names of the group), so a catalogue
+    name maps to its row (:func:`read_features`). The feature name is what
+    the assignments (``mature``), the matrices (``mirna``), the isomiR table
+    and the mirGFF3 ``Name`` carry.
+
 Multi-mapping policy (status column of the assignments)
-    * ``mature``: all best hits are on arms of one mature name. Identical
+    * ``mature``: all best hits are on arms of one feature. Identical
       mature sequences from several loci (hsa-let-7a-5p on let-7a-1/2/3,
-      hsa-miR-16-5p on mir-16-1/2) have one name and are counted once.
-    * ``ambiguous``: the best hits are on arms of different mature names
-      (equal rank as defined above). The sequence is listed in the isomiR
-      table and the assignments with all names ``;``-joined, and counted in
-      no row of the mature matrix: nothing is ever double counted.
-      Different names with one identical sequence (16 groups, 40 human names in
-      miRBase 22.1, e.g. hsa-miR-199a-3p / hsa-miR-199b-3p; column
-      ``same_sequence_as`` of ``mature.tsv``) can therefore never be counted:
-      their reads are always ``ambiguous``.
+      hsa-miR-16-5p on mir-16-1/2) have one name and are counted once; so do
+      the names of one feature (hsa-miR-199a-3p on mir-199a-1/2 and
+      hsa-miR-199b-3p on mir-199b count once to
+      ``hsa-miR-199a-3p/hsa-miR-199b-3p``).
+    * ``ambiguous``: the best hits are on arms of different features, i.e. the
+      sequence fits different mature sequences equally well (equal rank as
+      defined above). The sequence is listed in the isomiR table and the
+      assignments with all features ``;``-joined, and counted in no row of
+      the mature matrix: nothing is ever double counted.
     * ``hairpin_only``: aligned, but no best hit on a mature arm.
     Hairpin matrix: a sequence counts to a hairpin only when all its best hits
     lie on that one hairpin (any status). Sequences whose best hits lie on
@@ -85,6 +103,7 @@ import pandas as pd
 from exomir.errors import ExomirInputError
 from exomir.io import atomic_open, atomic_path, open_text, read_tsv, write_tsv
 from exomir.mirgff import GffRecord, mirtop_cigar, snv_class, write_mirgff
+from exomir.references import feature_name
 
 log = logging.getLogger("exomir.quantify")
 
@@ -128,12 +147,17 @@ class QuantifySettings:
 
 @dataclass(frozen=True)
 class MatureArm:
-    """A mature miRNA locus on a hairpin (1-based inclusive coordinates)."""
+    """A mature miRNA locus on a hairpin (1-based inclusive coordinates).
+
+    ``feature`` is the count row the locus belongs to: the mature name, or the
+    ``/``-joined names of mature miRNAs with one identical sequence.
+    """
 
     mature: str
     hairpin: str
     start: int
     end: int
+    feature: str
 
 
 @dataclass
@@ -176,7 +200,8 @@ class Assignment:
 
     @property
     def matures(self) -> list[str]:
-        return sorted({h.arm.mature for h in self.hits if h.arm is not None})
+        """Features (count rows) of the best hits on mature arms."""
+        return sorted({h.arm.feature for h in self.hits if h.arm is not None})
 
     @property
     def status(self) -> str:
@@ -250,13 +275,33 @@ def read_hairpins(path: str | os.PathLike) -> dict[str, str]:
     return hairpins
 
 
+def read_features(path: str | os.PathLike) -> dict[str, str]:
+    """Mature name -> feature (count row) from the prepared ``mature.tsv``.
+
+    Names with one identical mature sequence share one feature, their names
+    ``/``-joined in name order (:func:`exomir.references.feature_name`). Uses the
+    ``feature`` column, or groups the ``sequence`` column when a table has none.
+    """
+    table = read_tsv(path, dtype={"mature": str, "sequence": str, "feature": str})
+    if "feature" in table.columns:
+        return dict(zip(table["mature"], table["feature"]))
+    names_by_sequence: dict[str, set[str]] = {}
+    for name, sequence in zip(table["mature"], table["sequence"]):
+        names_by_sequence.setdefault(sequence, set()).add(name)
+    return {
+        name: feature_name(names_by_sequence[sequence])
+        for name, sequence in zip(table["mature"], table["sequence"])
+    }
+
+
 def read_arms(path: str | os.PathLike) -> dict[str, list[MatureArm]]:
     """Hairpin name -> mature arms on it, from the prepared ``mature.tsv``."""
     table = read_tsv(path, dtype={"mature": str, "hairpin": str})
+    features = read_features(path)
     arms: dict[str, list[MatureArm]] = {}
     for row in table.itertuples(index=False):
         arms.setdefault(row.hairpin, []).append(
-            MatureArm(row.mature, row.hairpin, int(row.start), int(row.end))
+            MatureArm(row.mature, row.hairpin, int(row.start), int(row.end), features[row.mature])
         )
     return arms
 
@@ -330,12 +375,16 @@ def score_hit(
 ) -> tuple[list[int], int] | None:
     """SNV positions and number of added 3' nucleotides of ``sequence`` at ``offset``.
 
-    The non-templated addition starts at the first mismatch (or base past the
-    hairpin end) among the last ``max_3p_addition`` bases of the sequence and
-    runs to its end; bases after that first mismatch count as added even when
-    they happen to match the hairpin (an added ``AU`` over a templated ``UU``).
-    A mismatch further upstream is an SNV. Returns None if the SNVs exceed
-    ``settings.mismatches``.
+    The non-templated addition is the longest 3' suffix of at most
+    ``max_3p_addition`` bases that starts at a mismatch (or a base past the
+    hairpin end) and either mismatches the hairpin in every base, or consists
+    of A/T only: adenylation and uridylation make mixed A/U tails whose later
+    bases match the hairpin by chance (an added ``AU`` over a templated
+    ``UU``). Any other mismatch is an SNV, in particular a mismatch followed by
+    template-matching bases that are not an A/U tail (``G`` then a templated
+    ``C`` is an SNV, not a 2-nt addition). A first added base that matches
+    the hairpin is templated (iso_3p), by convention, since the two cannot be
+    told apart. Returns None if the SNVs exceed ``settings.mismatches``.
     """
     length = len(sequence)
     mismatch = [
@@ -344,7 +393,7 @@ def score_hit(
     ]
     n_added = 0
     for i in range(max(0, length - settings.max_3p_addition), length):
-        if mismatch[i]:
+        if mismatch[i] and (all(mismatch[i:]) or set(sequence[i:]) <= {"A", "T"}):
             n_added = length - i
             break
     snvs = [i + 1 for i in range(length - n_added) if mismatch[i]]
@@ -616,7 +665,7 @@ def quantify_sample(
             }
         )
         for name in a.matures:
-            on_name = [h for h in a.hits if h.arm is not None and h.arm.mature == name]
+            on_name = [h for h in a.hits if h.arm is not None and h.arm.feature == name]
             hit = on_name[0]
             name_labels = isomir_labels(a.sequence, hit)
             reference = hairpins[hit.hairpin][hit.start - 1 : hit.start - 1 + len(a.sequence)]
@@ -713,12 +762,13 @@ def build_matrices(
 ) -> None:
     """Cohort tables from the per-sample assignments and stats (sample-sheet order).
 
-    Every mature miRNA / hairpin of the species is a row (zeros kept), sorted
-    by name. RPM = count / input reads (reads passing preprocessing) * 1e6.
+    Every mature feature (a mature name, or the ``/``-joined names of mature
+    miRNAs with one identical sequence) / hairpin of the species is a row
+    (zeros kept), sorted by name. RPM = count / input reads (reads passing preprocessing) * 1e6.
     """
     if not (len(samples) == len(assignments) == len(stats)):
         raise ValueError("samples, assignments and stats must have the same length")
-    mature_names = sorted(read_tsv(mature_tsv, dtype={"mature": str})["mature"].unique())
+    mature_names = sorted(set(read_features(mature_tsv).values()))
     hairpin_names = sorted(read_hairpins(hairpin_fa))
     mature = pd.DataFrame(
         0, index=pd.Index(mature_names, name="mirna"), columns=samples, dtype="int64"

@@ -13,10 +13,13 @@ that quantification reads:
     hairpin), ``arm`` (``5p``/``3p``), ``sequence`` (DNA), ``coordinates``
     (``gff3`` when taken from the miRBase GFF3, ``sequence`` when found by
     locating the mature sequence in the hairpin), ``same_sequence_as``
-    (``;``-joined other mature names with the identical sequence, e.g.
-    hsa-miR-199a-3p and hsa-miR-199b-3p: reads of such names can only be
-    ``ambiguous`` in quantification, so their mature counts stay 0). A mature
-    miRNA with several loci (hsa-let-7a-5p on let-7a-1/2/3) has one row per locus.
+    (``;``-joined other mature names with the identical sequence, in name
+    order, e.g. ``hsa-miR-199b-3p`` for hsa-miR-199a-3p; empty for most),
+    ``feature`` (the row name of the mature in ``quantify/mature_counts.tsv``:
+    the mature name itself, or, for names sharing one sequence, all of them
+    joined with ``/`` in name order, e.g. ``hsa-miR-199a-3p/hsa-miR-199b-3p``;
+    see :func:`feature_name`). A mature miRNA with several loci
+    (hsa-let-7a-5p on let-7a-1/2/3) has one row per locus.
 ``checksums.tsv``
     ``role``, ``file`` (name only, no directory), ``sha256`` of every input.
 
@@ -42,6 +45,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -64,7 +68,22 @@ MATURE_COLUMNS = [
     "sequence",
     "coordinates",
     "same_sequence_as",
+    "feature",
 ]
+
+#: Joins the names of mature miRNAs with one identical sequence into one feature name.
+FEATURE_SEPARATOR = "/"
+
+
+def feature_name(names: Iterable[str]) -> str:
+    """Feature (count row) of mature names that share one sequence: names in order, ``/``-joined.
+
+    ``feature_name(["hsa-miR-199b-3p", "hsa-miR-199a-3p"])`` is
+    ``"hsa-miR-199a-3p/hsa-miR-199b-3p"``; a single name is its own feature.
+    Reads of such names cannot be told apart, so quantification counts them
+    once, in this one row, instead of calling them ambiguous.
+    """
+    return FEATURE_SEPARATOR.join(sorted(set(names)))
 
 
 @dataclass(frozen=True)
@@ -453,6 +472,7 @@ def build_mature_table(
         row["same_sequence_as"] = ";".join(
             sorted(names_by_sequence[row["sequence"]] - {row["mature"]})
         )
+        row["feature"] = feature_name(names_by_sequence[row["sequence"]])
     table = pd.DataFrame(rows, columns=MATURE_COLUMNS)
     table = table.drop_duplicates(["mature", "hairpin", "start"])
     return table.sort_values(["mature", "hairpin", "start"], kind="mergesort").reset_index(

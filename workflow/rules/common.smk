@@ -1,13 +1,18 @@
 # Inputs shared by every stage: validated config and sample sheet, sample list, input functions.
+import hashlib
+import os
+import json
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 # The exomir package (scripts/exomir) holds the logic; rule scripts import it the same way.
 sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
 
+from exomir.diffexp import check_sample_sheet_design  # noqa: E402
 from exomir.errors import ExomirInputError  # noqa: E402
 from exomir.samplesheet import (  # noqa: E402
     is_accession,
@@ -25,6 +30,9 @@ try:
         config["samples"],
         schema_path=Path(workflow.basedir) / "schemas" / "samples.schema.yaml",
     )
+    # Contrasts that cannot be tested fail here, before any job runs.
+    for warning in check_sample_sheet_design(SAMPLE_SHEET, config["diffexp"]):
+        logger.warning(f"exomir: {warning}")
 except ExomirInputError as err:
     raise WorkflowError(str(err)) from None
 
@@ -32,6 +40,10 @@ SAMPLES = list(SAMPLE_SHEET.index)
 SPECIES = config["species"]
 REF = f"results/references/{SPECIES}"
 CONTRASTS = [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+# Digest of the whole configuration: a param of the rules that record it.
+CONFIG_DIGEST = hashlib.sha256(
+    json.dumps(config, sort_keys=True, default=str).encode()
+).hexdigest()
 
 
 wildcard_constraints:

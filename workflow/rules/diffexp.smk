@@ -15,9 +15,21 @@ rule diffexp_fit:
         pca_variance="results/diffexp/pca_variance.tsv",
         distances="results/diffexp/sample_distances.tsv",
         dispersions="results/diffexp/dispersions.tsv",
-        pca_svg="results/diffexp/pca.svg",
-        distances_svg="results/diffexp/sample_distances.svg",
-        dispersion_svg="results/diffexp/dispersion.svg",
+        pca_svg=report(
+            "results/diffexp/pca.svg",
+            caption="../report/pca.rst",
+            category="2. Differential expression",
+        ),
+        distances_svg=report(
+            "results/diffexp/sample_distances.svg",
+            caption="../report/sample_distances.rst",
+            category="2. Differential expression",
+        ),
+        dispersion_svg=report(
+            "results/diffexp/dispersion.svg",
+            caption="../report/dispersion.rst",
+            category="2. Differential expression",
+        ),
     log:
         "logs/diffexp_fit/diffexp_fit.log",
     conda:
@@ -27,7 +39,7 @@ rule diffexp_fit:
         mem_mb=4000,
         runtime=30,
     params:
-        outdir="results/diffexp",
+        outdir=lambda wildcards, output: os.path.dirname(output.samples),
         diffexp=config["diffexp"],
         exclude_failed=config["qc"]["exclude_failed_from_de"],
     script:
@@ -40,11 +52,31 @@ rule diffexp_contrast:
         samples="results/diffexp/samples.tsv",
         vst="results/diffexp/vst.tsv",
     output:
-        results="results/diffexp/{contrast}/results.tsv",
+        results=report(
+            "results/diffexp/{contrast}/results.tsv",
+            caption="../report/diffexp_results.rst",
+            category="2. Differential expression",
+            subcategory="{contrast}",
+        ),
         top="results/diffexp/{contrast}/top_mirnas.tsv",
-        ma_svg="results/diffexp/{contrast}/ma.svg",
-        volcano_svg="results/diffexp/{contrast}/volcano.svg",
-        heatmap_svg="results/diffexp/{contrast}/heatmap_top.svg",
+        ma_svg=report(
+            "results/diffexp/{contrast}/ma.svg",
+            caption="../report/ma.rst",
+            category="2. Differential expression",
+            subcategory="{contrast}",
+        ),
+        volcano_svg=report(
+            "results/diffexp/{contrast}/volcano.svg",
+            caption="../report/volcano.rst",
+            category="2. Differential expression",
+            subcategory="{contrast}",
+        ),
+        heatmap_svg=report(
+            "results/diffexp/{contrast}/heatmap_top.svg",
+            caption="../report/heatmap_top.rst",
+            category="2. Differential expression",
+            subcategory="{contrast}",
+        ),
     log:
         "logs/diffexp_contrast/{contrast}.log",
     conda:
@@ -54,7 +86,7 @@ rule diffexp_contrast:
         mem_mb=4000,
         runtime=30,
     params:
-        outdir="results/diffexp/{contrast}",
+        outdir=lambda wildcards, output: os.path.dirname(output.results),
         diffexp=config["diffexp"],
     script:
         "../scripts/diffexp_contrast.py"

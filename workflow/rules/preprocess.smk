@@ -81,5 +81,5 @@ rule fastqc:
         mem_mb=1000,
         runtime=60,
     shell:
-        "(gzip -dcf -- {input.fastq} | fastqc --quiet --threads {threads} "
-        "--outdir results/qc/fastqc/{wildcards.sample} stdin:{wildcards.sample}) > {log} 2>&1"
+        "(gzip -dcf -- {input.fastq:q} | fastqc --quiet --threads {threads} "
+        "--outdir results/qc/fastqc/{wildcards.sample} stdin:{wildcards.sample}) > {log:q} 2>&1"

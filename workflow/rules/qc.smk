@@ -40,9 +40,9 @@ rule qc_rna_class_index:
         mem_mb=4000,
         runtime=60,
     params:
-        prefix="results/qc/rna_classes/{rna_class}",
+        prefix=lambda wildcards, output: output[0].removesuffix(".1.ebwt"),
     shell:
-        "bowtie-build --threads {threads} {input.fasta} {params.prefix} > {log} 2>&1"
+        "bowtie-build --threads {threads} {input.fasta:q} {params.prefix:q} > {log:q} 2>&1"
 
 
 rule qc_composition:
@@ -80,10 +80,18 @@ rule qc_summary:
         spikeins=expand("results/qc/spikeins/{sample}.tsv", sample=SAMPLES),
         mature_counts="results/quantify/mature_counts.tsv",
     output:
-        composition="results/qc/composition.tsv",
+        composition=report(
+            "results/qc/composition.tsv",
+            caption="../report/composition.rst",
+            category="1. Quality control",
+        ),
         hemolysis="results/qc/hemolysis.tsv",
         spikeins="results/qc/spikeins.tsv",
-        flags="results/qc/sample_flags.tsv",
+        flags=report(
+            "results/qc/sample_flags.tsv",
+            caption="../report/sample_flags.rst",
+            category="1. Quality control",
+        ),
         multiqc=QC_MULTIQC_FILES,
     log:
         "logs/qc_summary/qc_summary.log",
@@ -100,6 +108,6 @@ rule qc_summary:
         hemolysis=config["qc"]["hemolysis"],
         mirna_min_reads=config["qc"]["mirna_min_reads"],
         exclude_failed_from_de=config["qc"]["exclude_failed_from_de"],
-        multiqc_dir="results/qc/multiqc",
+        multiqc_dir=lambda wildcards, output: os.path.dirname(output.multiqc[0]),
     script:
         "../scripts/qc_summary.py"

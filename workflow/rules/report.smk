@@ -32,7 +32,7 @@ rule multiqc_content:
         contrasts=CONTRASTS,
         alpha=config["diffexp"]["alpha"],
         top_n=config["report"]["multiqc_top_mirnas"],
-        outdir="results/report/multiqc",
+        outdir=lambda wildcards, output: os.path.dirname(output.content[0]),
     script:
         "../scripts/multiqc_content.py"
 
@@ -69,10 +69,10 @@ rule multiqc:
     shell:
         # Only the listed files are read (not whole folders): each cutadapt log has a JSON twin
         # that MultiQC would otherwise parse a second time.
-        "multiqc --force --no-data-dir --no-ansi --config {input.config} {params.user_config} "
+        "multiqc --force --no-data-dir --no-ansi --config {input.config:q} {params.user_config} "
         "--outdir results/report --filename multiqc_report.html "
-        "{input.fastqc} {input.cutadapt} {input.bowtie} {input.qc_content} {input.exomir_content} "
-        "> {log} 2>&1"
+        "{input.fastqc:q} {input.cutadapt:q} {input.bowtie:q} {input.qc_content:q} {input.exomir_content:q} "
+        "> {log:q} 2>&1"
 
 
 rule exomir_report:
@@ -90,6 +90,7 @@ rule exomir_report:
         auc=expand("results/markers/{contrast}/auc.tsv", contrast=CONTRASTS),
         roc=expand("results/markers/{contrast}/roc.tsv", contrast=CONTRASTS),
         checksums=f"{REF}/checksums.tsv",
+        versions="results/provenance/software_versions.tsv",
         template=REPORT_ASSETS / "exomir_report.html.j2",
         css=REPORT_ASSETS / "assets" / "report.css",
         js=REPORT_ASSETS / "assets" / "report.js",
@@ -109,11 +110,11 @@ rule exomir_report:
         mem_mb=2000,
         runtime=10,
     params:
-        results="results",
+        results=lambda wildcards, input: str(Path(input.flags).parents[1]),
         samples=SAMPLE_SHEET.reset_index(drop=True).to_dict("records"),
         contrasts=CONTRASTS,
         alpha=config["diffexp"]["alpha"],
-        template_dir=str(REPORT_ASSETS),
+        template_dir=lambda wildcards, input: os.path.dirname(input.template),
         multiqc_href="multiqc_report.html",
     script:
         "../scripts/exomir_report.py"

@@ -5,9 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
 from exomir.logutil import log_to  # noqa: E402
+from exomir.io import read_tsv  # noqa: E402
 from exomir.report import write_report  # noqa: E402
 
 with log_to(snakemake.log[0]):
+    versions = read_tsv(snakemake.input.versions, dtype=str)
     write_report(
         out_html=snakemake.output.html,
         results_dir=snakemake.params.results,
@@ -19,4 +21,5 @@ with log_to(snakemake.log[0]):
         command=os.environ.get("EXOMIR_COMMAND", ""),
         multiqc_href=snakemake.params.multiqc_href,
         alpha=float(snakemake.params.alpha),
+        extra_versions=dict(zip(versions["tool"], versions["version"])),
     )
