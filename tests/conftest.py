@@ -131,3 +131,27 @@ def mini_cohort(tmp_path_factory):
         return make_workdir(workdir, config, samples_tsv=tsv)
 
     return factory
+
+
+#: The tables users read and the stages hand over: they must not change between runs.
+COMPARED = [
+    "results/preprocess/*.collapsed.tsv.gz",
+    "results/preprocess/*.stats.tsv",
+    "results/quantify/*.tsv",
+    "results/quantify/*.assignments.tsv.gz",
+    "results/quantify/mirgff/*.gff",
+    "results/qc/*.tsv",
+    "results/diffexp/*.tsv",
+    "results/diffexp/*/*.tsv",
+    "results/markers/*.tsv",
+    "results/markers/*/*.tsv",
+]
+
+
+@pytest.fixture(scope="session")
+def reference_run(mini_cohort) -> tuple[Path, dict[str, str]]:
+    workdir = mini_cohort("reference")
+    run_snakemake(workdir, cores=2)
+    sums = checksums(workdir, COMPARED)
+    assert any("mature_counts" in k for k in sums) and any("results.tsv" in k for k in sums)
+    return workdir, sums

@@ -276,7 +276,8 @@ def test_annotation_concordance_exact(small_resolved):
     got = [(r.entry_id, r.mature, r.detected, r.significant, r.concordance) for r in ann.itertuples()]
     assert got == [
         ("T03", "hsa-miR-16-1-3p", "no", "no", "not detected"),
-        ("T03", "hsa-miR-16-2-3p", "no", "no", "not detected"),
+        # enough reads in the cancer group, but no DE result (prefiltered): not tested
+        ("T03", "hsa-miR-16-2-3p", "yes", "no", "not tested"),
         ("T03", "hsa-miR-16-5p", "yes", "no", "direction not stated"),
         ("T01", "hsa-miR-21-3p", "yes", "no", "discordant"),
         ("T01", "hsa-miR-21-5p", "yes", "yes", "concordant"),
@@ -304,7 +305,7 @@ def test_annotation_orientation_reversed_and_unknown(small_resolved):
     row = ann[(ann["entry_id"] == "T01") & (ann["mature"] == "hsa-miR-21-5p")].iloc[0]
     assert (row["expected_lfc_sign"], row["concordance"]) == ("negative", "discordant")
     unknown = _annotate(small_resolved, CONTRAST, case_levels=("tumour",))
-    assert set(unknown.loc[unknown["detected"] == "yes", "concordance"]) == {"direction not stated"}
+    assert set(unknown.loc[unknown["tested"] == "yes", "concordance"]) == {"direction not stated"}
 
 
 @pytest.mark.parametrize(
@@ -318,6 +319,7 @@ def test_annotation_orientation_reversed_and_unknown(small_resolved):
         ("not stated", True, 2.0, 1, ("direction not stated", "")),
         ("up", True, 2.0, 0, ("direction not stated", "")),
         ("up", False, 2.0, 1, ("not detected", "")),
+        ("up", True, float("nan"), 1, ("not tested", "")),
     ],
 )
 def test_concordance_cases(direction, detected, lfc, orientation, expected):
@@ -489,7 +491,8 @@ def test_markers_rules_run_with_snakemake(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     ann = pd.read_csv(run / "results/markers/bc_vs_ctrl/annotation.tsv", sep="\t", keep_default_na=False)
     assert ann["concordance"].value_counts().to_dict() == {
-        "not detected": 6,
+        "not detected": 5,
+        "not tested": 1,
         "discordant": 2,
         "concordant": 2,
         "direction not stated": 1,

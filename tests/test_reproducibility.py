@@ -14,36 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SNAKEFILE, SNAKEMAKE, checksums, make_workdir, run_snakemake
+from conftest import COMPARED, SNAKEFILE, SNAKEMAKE, checksums, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-#: The tables users read and the stages hand over: they must not change between runs.
-COMPARED = [
-    "results/preprocess/*.collapsed.tsv.gz",
-    "results/preprocess/*.stats.tsv",
-    "results/quantify/*.tsv",
-    "results/quantify/*.assignments.tsv.gz",
-    "results/quantify/mirgff/*.gff",
-    "results/qc/*.tsv",
-    "results/diffexp/*.tsv",
-    "results/diffexp/*/*.tsv",
-    "results/markers/*.tsv",
-    "results/markers/*/*.tsv",
-]
-
-
 #: Rules that run once per sample: a changed FASTQ reruns exactly these, for that sample only.
 PER_SAMPLE_RULES = {"detect_adapter", "trim_and_collapse", "fastqc", "quantify_sample", "qc_composition"}
-
-
-@pytest.fixture(scope="module")
-def reference_run(mini_cohort) -> tuple[Path, dict[str, str]]:
-    workdir = mini_cohort("reference")
-    run_snakemake(workdir, cores=2)
-    sums = checksums(workdir, COMPARED)
-    assert any("mature_counts" in k for k in sums) and any("results.tsv" in k for k in sums)
-    return workdir, sums
 
 
 def test_rerun_with_one_core_gives_identical_bytes(reference_run, mini_cohort):

@@ -49,7 +49,8 @@ ROLES = (
     "therapy",
 )
 DIRECTIONS = ("up", "down", "not stated")
-CONCORDANCE = ("concordant", "discordant", "direction not stated", "not detected")
+#: "not tested": enough reads, but the DE stage's prefilter left the miRNA out (no LFC).
+CONCORDANCE = ("concordant", "discordant", "direction not stated", "not detected", "not tested")
 
 # --------------------------------------------------------------------------------------------
 # miRBase renames encoded by hand. miRBase's aliases.txt is not available offline, so only
@@ -608,10 +609,13 @@ def concordance(direction: str, detected: bool, lfc: float, orientation: int) ->
 
     Returns (concordance, expected sign text). ``orientation`` is +1 when the contrast's level
     is the cancer group, -1 when the reference is, 0 when unknown (then no direction can be
-    compared: "direction not stated").
+    compared: "direction not stated"). A detected miRNA without a log2 fold change (left out
+    by the DE prefilter) is "not tested".
     """
     if not detected:
         return "not detected", ""
+    if lfc is None or math.isnan(lfc):
+        return "not tested", ""
     if direction not in ("up", "down") or orientation == 0:
         return "direction not stated", ""
     expected = (1 if direction == "up" else -1) * orientation
@@ -695,8 +699,10 @@ def annotate_contrast(
             row["legacy_arm"] = "yes" if mature and mature in legacy else "no"
             in_res = mature in res.index
             lfc = float(res.at[mature, "log2FoldChange"]) if in_res else float("nan")
-            detected = bool(mature) and mature in det and not math.isnan(lfc)
+            detected = bool(mature) and mature in det
+            tested = detected and not math.isnan(lfc)
             row["detected"] = "yes" if detected else "no"
+            row["tested"] = "yes" if tested else "no"
             for col in [
                 "baseMean",
                 "log2FoldChange",
@@ -709,7 +715,7 @@ def annotate_contrast(
             ]:
                 row[col] = float(res.at[mature, col]) if in_res and col in res.columns else float("nan")
             padj = row["padj"]
-            row["significant"] = "yes" if detected and not math.isnan(padj) and padj < alpha else "no"
+            row["significant"] = "yes" if tested and not math.isnan(padj) and padj < alpha else "no"
             row["concordance"], row["expected_lfc_sign"] = concordance(
                 entry["direction"], detected, lfc, orientation
             )
@@ -990,7 +996,7 @@ def plot_roc(roc: pd.DataFrame, labels: Mapping[str, str], contrast: Mapping[str
 
 def dotplot_table(annotation: pd.DataFrame) -> pd.DataFrame:
     """One row per detected catalogue mature miRNA (entries merged) for the dot-plot and report."""
-    det = annotation[annotation["detected"] == "yes"]
+    det = annotation[annotation["tested"] == "yes"]
     rows = []
     for mature, group in det.groupby("mature", sort=False):
         expected = {e for e in group["expected_lfc_sign"] if e}

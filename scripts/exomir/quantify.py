@@ -556,7 +556,7 @@ def _bam_records(
         ],
         "CO": [
             "Records are unique sequences named s<rank>_x<count>; tag XC = read count, "
-            "NH = number of best hits, XS = exomir status, XM = mature name(s); "
+            "NH = number of best hits, XS = exomir status, XM = mature feature(s); "
             "soft clips are non-templated 3' additions."
         ],
     }

@@ -9,6 +9,8 @@ rule detect_adapter:
         table="results/preprocess/{sample}.adapter_detection.tsv",
     log:
         "logs/detect_adapter/{sample}.log",
+    group:
+        "sample_chain"
     conda:
         "../envs/python.yaml"
     threads: 1
@@ -42,6 +44,8 @@ rule trim_and_collapse:
         cutadapt_log="results/preprocess/{sample}.cutadapt.log",
     log:
         "logs/trim_and_collapse/{sample}.log",
+    group:
+        "sample_chain"
     conda:
         "../envs/cutadapt.yaml"
     threads: 2

@@ -17,6 +17,8 @@ rule quantify_sample:
         mirgff="results/quantify/mirgff/{sample}.gff",
     log:
         "logs/quantify_sample/{sample}.log",
+    group:
+        "sample_chain"
     conda:
         "../envs/bowtie.yaml"
     threads: 2
