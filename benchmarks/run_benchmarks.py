@@ -86,6 +86,8 @@ ADAPTER = "TGGAATTCTCGGGTGCCAAGG"
 MIN_LENGTH, MAX_LENGTH = 16, 36
 MISMATCHES = 1
 THREADS = 2
+#: stderr of the timed commands (kept only when a command fails); set from --work in main()
+STDERR_DIR = PROJECT / "benchmarks" / "out" / "stderr"
 #: 4 reads (miR-10b-5p + TruSeq adapter) for sample-sheet entries that are never processed
 TINY_FASTQ = b"".join(
     b"@r%d\n%s\n+\n%s\n" % (i, b"TACCCTGTAGATCCGAATTTGTGTGGAATTCTCGGGTGCCAAGGAACTCC", b"F" * 50) for i in range(4)
@@ -131,7 +133,8 @@ def measure(name: str, command: list[str] | str, *, cwd: Path = PROJECT, stdout=
     argv = ["bash", "-o", "pipefail", "-c", command] if shell else command
     env = env or bench_env()
     out_handle = open(stdout, "wb") if isinstance(stdout, (str, Path)) else subprocess.DEVNULL
-    err_path = Path(cwd) / f".bench_{name}.stderr"
+    STDERR_DIR.mkdir(parents=True, exist_ok=True)
+    err_path = STDERR_DIR / f"{name}.stderr"
     with open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out_handle, stderr=err, env=env)
@@ -498,8 +501,14 @@ def read_one_row(path: Path) -> dict:
 
 
 def same_gzip_content(a: Path, b: Path) -> bool:
+    """Same decompressed bytes (compared in blocks: the benchmark process stays small)."""
     with gzip.open(a, "rb") as fa, gzip.open(b, "rb") as fb:
-        return fa.read() == fb.read()
+        while True:
+            block_a, block_b = fa.read(1 << 20), fb.read(1 << 20)
+            if block_a != block_b:
+                return False
+            if not block_a:
+                return True
 
 
 # --------------------------------------------------------------------------- cohort scale
@@ -625,6 +634,44 @@ def write_tsv(rows: list[dict], path: Path) -> None:
             handle.write("\t".join(str(row.get(c, "")) for c in columns) + "\n")
 
 
+def read_rows(path: Path) -> list[dict]:
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"))) for line in lines[1:]]
+
+
+def markdown_tables(results: Path, tag: str) -> str:
+    """The README tables of one run, from its TSV files."""
+    out = []
+    steps = read_rows(results / f"{tag}_steps.tsv")
+    out.append("| reads | step | wall s | CPU s | wall s / M reads | peak tree RSS MB | max single RSS MB |")
+    out.append("|---:|---|---:|---:|---:|---:|---:|")
+    for r in steps:
+        per_m = float(r["wall_s"]) / (int(r["reads"]) / 1e6)
+        out.append(
+            f"| {int(r['reads']):,} | {r['step']} | {r['wall_s']} | {r['cpu_s']} | {per_m:.2f} | "
+            f"{r['peak_tree_rss_mb']} | {r['maxrss_single_mb']} |"
+        )
+    summary = read_rows(results / f"{tag}_summary.tsv")
+    keys = [k for k in summary[0] if not k.startswith("wall_s_per_million")]
+    out.append("")
+    out.append("| | " + " | ".join(f"{int(s['reads']):,} reads" for s in summary) + " |")
+    out.append("|---|" + "---:|" * len(summary))
+    for key in keys:
+        out.append(f"| {key} | " + " | ".join(s.get(key, "") for s in summary) + " |")
+    for name in ("dag", "diffexp"):
+        path = results / f"{tag}_{name}.tsv"
+        if path.exists():
+            rows = read_rows(path)
+            out.append("")
+            out.append("| step | wall s | CPU s | peak tree RSS MB | max single RSS MB |")
+            out.append("|---|---:|---:|---:|---:|")
+            for r in rows:
+                out.append(f"| {r['step']} | {r['wall_s']} | {r['cpu_s']} | {r['peak_tree_rss_mb']} | "
+                           f"{r['maxrss_single_mb']} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000,5000000,20000000", help="reads per sample, comma-separated")
@@ -637,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dag-samples", type=int, default=500)
     parser.add_argument("--de-samples", type=int, default=200)
     parser.add_argument("--de-mirnas", type=int, default=2600)
+    parser.add_argument("--tables", action="store_true", help="only print the markdown tables of --tag's results")
+    parser.add_argument("--tag", default=None, help="prefix of the result files (default: full, or quick)")
     parser.add_argument("--work", default=str(PROJECT / "benchmarks" / "out"), help="big temporary files")
     parser.add_argument("--results", default=str(PROJECT / "benchmarks" / "results"), help="TSV/JSON output")
     args = parser.parse_args(argv)
@@ -645,9 +694,14 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     skip = set(filter(None, args.skip.split(",")))
     work, results = Path(args.work), Path(args.results)
+    global STDERR_DIR
+    STDERR_DIR = work / "stderr"
     work.mkdir(parents=True, exist_ok=True)
     results.mkdir(parents=True, exist_ok=True)
-    tag = "quick" if args.quick else "full"
+    tag = args.tag or ("quick" if args.quick else "full")
+    if args.tables:
+        print(markdown_tables(results, tag), end="")
+        return 0
 
     info = machine()
     print(json.dumps(info, indent=1), flush=True)

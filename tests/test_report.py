@@ -442,10 +442,12 @@ SPECIES = config["species"]
 REF = f"results/references/{{SPECIES}}"
 CONTRASTS = [c["name"] for c in config["diffexp"]["contrasts"]]
 QC_MULTIQC_FILES = sorted(str(p) for p in Path("results/qc/multiqc").glob("*_mqc.json"))
+CONFIG_DIGEST = "fixture"
 
 
 include: str(ROOT / "workflow" / "rules" / "common_report.smk")
 include: str(ROOT / "workflow" / "rules" / "report.smk")
+include: str(ROOT / "workflow" / "rules" / "provenance.smk")
 """
 
 

@@ -69,6 +69,7 @@ def test_accessions_end_to_end(tmp_path):
             "retry_wait": 0.1,
             "timeout": 20,
         }
+        config["diffexp"]["design"] = "~ condition"  # this sheet has no batch column
         case, control = _conditions(config)
         sheet = (
             "sample\tcondition\tfastq\n"

@@ -41,7 +41,7 @@ PACKAGES = ("snakemake", "cutadapt", "pysam", "pandas", "numpy", "scipy", "pydes
             "matplotlib", "multiqc", "jinja2")
 
 #: Order of the concordance categories (markers stage).
-CONCORDANCE = ("concordant", "discordant", "direction not stated", "not detected")
+CONCORDANCE = ("concordant", "discordant", "direction not stated", "not tested", "not detected")
 
 #: Catalogue columns shown first in the catalogue view, when present.
 CATALOGUE_FIRST = ("name_in_review", "mature", "role", "direction", "log2FoldChange", "padj", "significant",

@@ -26,7 +26,9 @@ rule quantify_sample:
         mem_mb=4000,
         runtime=60,
     params:
-        index_prefix=f"{REF}/bowtie/hairpin",
+        index_prefix=lambda wildcards, input: input.index[0].removesuffix(
+            BOWTIE_INDEX_SUFFIXES[0]
+        ),
         mismatches=config["quantify"]["mismatches"],
         max_3p_addition=config["quantify"]["max_3p_addition"],
         max_5p_shift=config["quantify"]["max_5p_shift"],

@@ -58,6 +58,8 @@ rule bowtie_index_hairpins:
         mem_mb=2000,
         runtime=30,
     params:
-        prefix=f"{REF}/bowtie/hairpin",
+        prefix=lambda wildcards, output: output[0].removesuffix(
+            BOWTIE_INDEX_SUFFIXES[0]
+        ),
     shell:
-        "bowtie-build --threads {threads} {input.fasta} {params.prefix} > {log} 2>&1"
+        "bowtie-build --threads {threads} {input.fasta:q} {params.prefix:q} > {log:q} 2>&1"
