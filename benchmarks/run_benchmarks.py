@@ -36,6 +36,9 @@ FASTQ file:
     exomir's first-pass settings (``-f --norc -a --best --strata -v 1 -p 2``),
     alignments counted per hairpin by a streamed ``awk`` (cheaper than
     nf-core's BAM sort + ``samtools idxstats``, so the baseline is favoured).
+``bowtie_unique_sequences``
+    the same bowtie command on the unique 16-36 nt sequences of the collapsed
+    file: the alignment work that collapsing leaves.
 
 Ratios: ``exomir_chain / cutadapt`` (target <= 1.5) and
 ``baseline / (collapse + quantify_sample)`` (target >= 3 at 5M reads).
@@ -51,7 +54,10 @@ How resources are measured (every command runs as one child process tree):
 * CPU: user + sys from ``os.wait4``'s rusage of the child, which includes all
   descendants the child waited for (cutadapt workers, bowtie, Snakemake jobs).
 * ``maxrss_single``: ``ru_maxrss`` from ``os.wait4``: the largest RSS of any
-  single process of the tree (Linux reports the maximum, not the sum).
+  single process of the tree (Linux reports the maximum, not the sum). The
+  forked child's RSS before ``exec`` (= this script's) counts too, so values
+  equal to this script's size are upper bounds.
+* ``--repeats``: each step runs that many times; the fastest wall time is kept.
 * ``peak_tree_rss``: the largest SUM of RSS over all live processes of the tree,
   sampled from ``/proc`` every 0.1 s (shared pages counted in each process, so
   an upper bound; very short peaks between samples can be missed).

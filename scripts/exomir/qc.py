@@ -653,6 +653,7 @@ def hemolysis_table(
     outlier_mads: float = 3.0,
     outlier_min_log2_deviation: float = 1.0,
     min_cohort_size: int = 5,
+    min_ratio_reads: int = 10,
 ) -> pd.DataFrame:
     """Hemolysis indicators per sample from mature miRNA counts.
 
@@ -664,6 +665,10 @@ def hemolysis_table(
     * ``rbc_share`` = reads of the red-blood-cell miRNAs (miR-451a, miR-486-5p, miR-16-5p,
       miR-92a-3p; Kirschner et al. 2011, Pritchard et al. 2012) / all mature miRNA reads;
       outliers are called on its log2 odds (``rbc_share_outlier``).
+
+    The ratio needs at least ``min_ratio_reads`` reads of marker and reference together: below
+    that it is not assessable (NA, no flag) and stays out of the cohort outlier statistics, so
+    libraries with almost no miR-451a/miR-23a (a pseudocount ratio of 1) do not shift the cohort.
 
     RBC miRNAs absent from the species' miRBase are skipped with a log message; a missing
     marker or reference is an error (they define the ratio).
@@ -686,7 +691,9 @@ def hemolysis_table(
     total = mature_counts.sum(axis=0)
     marker_reads = mature_counts.loc[marker_name]
     reference_reads = mature_counts.loc[reference_name]
-    ratio = (marker_reads + pseudocount) / (reference_reads + pseudocount)
+    ratio = ((marker_reads + pseudocount) / (reference_reads + pseudocount)).where(
+        marker_reads + reference_reads >= min_ratio_reads
+    )
     log2_ratio = np.log2(ratio)
     rbc_reads = mature_counts.loc[rbc_names].sum(axis=0) if rbc_names else total * 0
     share = rbc_reads / total.where(total > 0)
