@@ -38,7 +38,18 @@ def test_demo_subset_through_slurm_matches_local_run(slurm, reference_run, mini_
     local_dir, expected = reference_run
     workdir = mini_cohort("slurm")
     start = time.monotonic()
-    proc = run_snakemake(workdir, "--profile", str(ROOT / "profiles" / "slurm"), "--jobs", "4", cores=2, timeout=2400)
+    # Poll SLURM every 3 s instead of 10 s: the test's jobs are seconds long.
+    proc = run_snakemake(
+        workdir,
+        "--profile",
+        str(ROOT / "profiles" / "slurm"),
+        "--jobs",
+        "4",
+        "--seconds-between-status-checks",
+        "3",
+        cores=2,
+        timeout=2400,
+    )
     wall = time.monotonic() - start
 
     # Every non-local job left a SLURM log named after its SLURM job id.
