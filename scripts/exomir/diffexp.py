@@ -68,7 +68,7 @@ class Contrast:
 
 @dataclass(frozen=True)
 class DiffexpSettings:
-    """The ``diffexp`` config section, typed (see ``config/parts/diffexp.md``)."""
+    """The ``diffexp`` config section, typed (see ``config/README.md``)."""
 
     design: str = "~ condition"
     contrasts: tuple[Contrast, ...] = ()

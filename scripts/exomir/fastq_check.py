@@ -6,7 +6,7 @@ show up later in a large file (a gzip file truncated at the end, a broken
 record deep inside) are caught when cutadapt fails on them; ``explain_cutadapt_error``
 turns cutadapt's message into the same kind of user error.
 
-Policies (documented in config/parts/preprocess.md):
+Policies (documented in config/README.md):
 
 * Windows line endings (CRLF) are accepted: cutadapt removes the ``\\r`` and the
   check treats ``\\r\\n`` like ``\\n``. A warning is logged.

@@ -744,7 +744,7 @@ def hemolysis_table(
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Sample-flag thresholds; ``None`` disables a rule. See config/parts/qc.md."""
+    """Sample-flag thresholds; ``None`` disables a rule. See config/README.md."""
 
     annotated_reads_fail: float | None = 100_000
     annotated_fraction_fail: float | None = 0.5
