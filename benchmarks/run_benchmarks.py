@@ -27,9 +27,10 @@ FASTQ file:
     (:func:`exomir.preprocess.trim_and_collapse`, :func:`exomir.quantify.quantify_sample`),
     each in its own Python subprocess with the rule's settings and thread count.
 ``collapse``
-    the collapsing step alone: :func:`exomir.preprocess.count_fasta_stream` +
-    ``summarise`` + ``write_outputs`` on cutadapt's FASTA output saved to a file
-    (written by an untimed cutadapt run with exomir's exact command line).
+    the collapsing step alone: :func:`exomir.preprocess.count_fastq_stream`
+    (``count_fasta_stream`` for code before the performance work) + ``summarise`` +
+    ``write_outputs`` on cutadapt's output saved to a file (written by an untimed
+    cutadapt run with exomir's exact command line: FASTQ, or FASTA before).
 ``baseline_bowtie_all_reads``
     nf-core/smrnaseq-style quantification: every trimmed read of 16-36 nt
     (exomir's length window; filtered untimed) aligned with bowtie 1 using
@@ -301,13 +302,15 @@ quantify_sample(
 PIECE_COLLAPSE = """
 import json, sys
 from exomir.kits import chosen_kit
-from exomir.preprocess import (TrimSettings, check_accounting, clip_3p, count_fasta_stream, summarise,
-                               write_outputs)
-fasta, report_json, detection, out = sys.argv[1:5]
+import exomir.preprocess as pre
+from exomir.preprocess import TrimSettings, check_accounting, clip_3p, summarise, write_outputs
+reads, report_json, detection, out = sys.argv[1:5]
 kit = chosen_kit(detection, adapter="", clip_5p=0, clip_3p=0)
 settings = TrimSettings()
-with open(fasta, "rb") as stream:
-    counts = count_fasta_stream(stream, None)
+with open(reads, "rb") as stream:
+    # exomir's cutadapt output: FASTQ since the performance work, FASTA ("--fasta") before
+    fastq = stream.peek(1)[:1] == b"@" and hasattr(pre, "count_fastq_stream")
+    counts = pre.count_fastq_stream(stream) if fastq else pre.count_fasta_stream(stream, None)
 report = json.load(open(report_json))
 result = summarise("{sample}", kit, settings, clip_3p(counts, kit.clip_3p), report, None)
 check_accounting(result.stats, int(report["read_counts"]["output"]), None)
@@ -318,6 +321,11 @@ write_outputs(result, out + "/{sample}.collapsed.tsv.gz", out + "/{sample}.stats
 LENGTH_FILTER = (
     "awk -v lo={lo} -v hi={hi} 'NR % 2 == 1 {{name = $0; next}} "
     "length($0) >= lo && length($0) <= hi {{print name; print $0}}' {src} > {dst}"
+)
+#: the same from FASTQ records (4 lines; exomir's cutadapt output without UMIs)
+LENGTH_FILTER_FASTQ = (
+    "awk -v lo={lo} -v hi={hi} 'NR % 4 == 2 && length($0) >= lo && length($0) <= hi "
+    "{{print \">r\"; print $0}}' {src} > {dst}"
 )
 
 #: per-hairpin alignment counts from bowtie's default output (column 3 = reference)
@@ -402,9 +410,14 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
     from exomir.preprocess import TrimSettings, cutadapt_command
 
     kit = chosen_kit(str(detection), adapter="", clip_5p=0, clip_3p=0)
-    trimmed_fa = run / "trimmed.fa"
-    cmd = cutadapt_command(kit, TrimSettings(), str(fastq), str(run / "trimmed.json"), THREADS)
+    trimmed_fa = run / "trimmed.reads"  # FASTQ or FASTA, whatever exomir's command writes
+    # exactly what trim_and_collapse runs (FASTQ output since the performance work)
+    import inspect
+
+    fastq_kw = {"fastq_output": True} if "fastq_output" in inspect.signature(cutadapt_command).parameters else {}
+    cmd = cutadapt_command(kit, TrimSettings(), str(fastq), str(run / "trimmed.json"), THREADS, **fastq_kw)
     run_quiet(cmd, stdout=trimmed_fa)
+    trimmed_is_fastq = open(trimmed_fa, "rb").read(1) == b"@"
     collapse_dir = run / "collapse"
     collapse_dir.mkdir()
     rows.append(
@@ -418,7 +431,8 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
 
     # baseline: align every trimmed read of 16-36 nt
     window_fa = run / "trimmed_16_36.fa"
-    run_quiet(LENGTH_FILTER.format(lo=MIN_LENGTH, hi=MAX_LENGTH, src=trimmed_fa, dst=window_fa))
+    length_filter = LENGTH_FILTER_FASTQ if trimmed_is_fastq else LENGTH_FILTER
+    run_quiet(length_filter.format(lo=MIN_LENGTH, hi=MAX_LENGTH, src=trimmed_fa, dst=window_fa))
     trimmed_fa.unlink()
     window_reads = sum(1 for _ in open(window_fa, "rb")) // 2
     rows.append(

@@ -11,7 +11,14 @@ import pytest
 
 from exomir.errors import ExomirInputError
 from exomir.kits import get_kit
-from exomir.preprocess import STATS_COLUMNS, TrimSettings, _split_records, trim_and_collapse
+from exomir.kits import get_kit
+from exomir.preprocess import (
+    STATS_COLUMNS,
+    TrimSettings,
+    _split_records,
+    cutadapt_command,
+    trim_and_collapse,
+)
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "preprocess"
@@ -156,6 +163,30 @@ def test_split_records_keeps_pairs():
     assert lines == [b">r", b"ACGT"] and rest == b">r\nAC"
     lines, rest = _split_records(b"GT\n>r\n\n", rest)
     assert lines == [b">r", b"ACGT", b">r", b""] and rest == b""
+
+
+def test_count_fastq_stream_across_blocks(monkeypatch):
+    """Records split across read blocks, an empty insert, and no final line break."""
+    import io
+
+    import exomir.preprocess as preprocess
+
+    reads = [b"ACGT", b"", b"ACGT", b"TTTTTTTT", b"ACGT", b"GG"]
+    stream = b"".join(b"@read%d desc\n%s\n+\n%s\n" % (i, s, b"I" * len(s)) for i, s in enumerate(reads))
+    for block in (3, 7, 64, 1 << 22):
+        monkeypatch.setattr(preprocess, "_BLOCK", block)
+        counts = preprocess.count_fastq_stream(io.BytesIO(stream))
+        assert counts == {b"ACGT": 3, b"": 1, b"TTTTTTTT": 1, b"GG": 1}
+        counts = preprocess.count_fastq_stream(io.BytesIO(stream[:-1]))  # no final "\n"
+        assert counts == {b"ACGT": 3, b"": 1, b"TTTTTTTT": 1, b"GG": 1}
+
+
+def test_cutadapt_writes_fastq_without_umi_and_named_fasta_with_umi():
+    kit = get_kit("truseq")
+    plain = cutadapt_command(kit, TrimSettings(), "in.fq.gz", "r.json", 2, fastq_output=True)
+    assert "--fasta" not in plain and "--rename" not in plain
+    default = cutadapt_command(kit, TrimSettings(), "in.fq.gz", "r.json", 2)
+    assert default[default.index("--rename") + 1] == "r" and "--fasta" in default
 
 
 def test_truncated_gzip_found_by_cutadapt_is_rephrased(tmp_path):

@@ -167,6 +167,22 @@ def test_read_collapsed_sorts_and_validates(tmp_path):
         read_collapsed(rna)
 
 
+def test_read_collapsed_fast_and_checked_paths_agree(tmp_path):
+    """The plain-text reader of well-formed files and the pandas reader give the same lists."""
+    rows = [("AAAA", 5), ("ACGT", 2), ("CCCC", 2), ("ACGTN", 1), ("GGGG", 1)]
+    ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
+    path = write_collapsed(tmp_path / "ok.tsv.gz", ordered)
+    assert read_collapsed(path) == ordered
+    # unsorted, lower case: checked path (upper-cases and sorts)
+    messy = write_collapsed(tmp_path / "messy.tsv.gz", [(s.lower(), c) for s, c in rows])
+    assert read_collapsed(messy) == ordered
+    # a row with three fields and one with one must not be re-paired into two rows
+    broken = tmp_path / "broken.tsv"
+    broken.write_text("sequence\tcount\nACGT\t1\tCC\n2\n")
+    with pytest.raises(ExomirInputError, match="positive integers"):
+        read_collapsed(broken)
+
+
 # ----------------------------------------------------------------------------- policy
 
 S1_ROWS = [(X, 100), (Z, 50), (X + "A", 10), (AMBIGUOUS, 7), (LOOP_X, 5), (Y, 4), (UNMAPPED, 3)]

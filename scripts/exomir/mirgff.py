@@ -83,6 +83,25 @@ def _to_symbols(value: int, width: int) -> str:
     return "".join(reversed(symbols))
 
 
+def _plate_symbols() -> dict[str, str]:
+    """Plate symbols of every full 5-mer (2 symbols) and trailing chunk of 1-4 nt (1 symbol)."""
+    from itertools import product
+
+    symbols: dict[str, str] = {}
+    for width in range(1, 6):
+        for bases in product("ACGT", repeat=width):
+            chunk = "".join(bases)
+            if width == 5:
+                symbols[chunk] = _to_symbols(_chunk_value(chunk), 2)
+            else:
+                symbols[chunk] = _to_symbols(_REMAINDER_OFFSET[width] + _chunk_value(chunk), 1)
+    return symbols
+
+
+#: Chunk -> plate symbols, computed once (1,364 entries).
+_PLATE_SYMBOLS = _plate_symbols()
+
+
 def license_plate(sequence: str, prefix: str = "iso") -> str:
     """MINTplates license plate of a DNA sequence (Loher et al. 2017; used by miRTop as UID).
 
@@ -94,19 +113,16 @@ def license_plate(sequence: str, prefix: str = "iso") -> str:
     sequence = sequence.upper().replace("U", "T")
     if not sequence or set(sequence) - set(_BASE_VALUE):
         raise ValueError(f"license plates need an A/C/G/T sequence, got {sequence!r}")
-    parts = []
-    for i in range(0, len(sequence), 5):
-        chunk = sequence[i : i + 5]
-        if len(chunk) == 5:
-            parts.append(_to_symbols(_chunk_value(chunk), 2))
-        else:
-            parts.append(_to_symbols(_REMAINDER_OFFSET[len(chunk)] + _chunk_value(chunk), 1))
-    return f"{prefix}-{len(sequence)}-{''.join(parts)}"
+    symbols = _PLATE_SYMBOLS
+    plate = "".join([symbols[sequence[i : i + 5]] for i in range(0, len(sequence), 5)])
+    return f"{prefix}-{len(sequence)}-{plate}"
 
 
 def mirtop_cigar(read: str, reference: str, n_added: int) -> str:
     """mirGFF3 CIGAR: ``M`` runs for matches, the read base for a mismatch, added bases at the end."""
     templated = len(read) - n_added
+    if read[:templated] == reference[:templated] and len(reference) >= templated:
+        return (f"{templated}M" if templated else "") + read[templated:]
     out: list[str] = []
     run = 0
     for i in range(templated):

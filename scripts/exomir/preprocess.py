@@ -5,7 +5,8 @@ One pass over the reads:
 1. ``cutadapt`` reads the FASTQ (one file directly; several lanes through a
    named pipe fed by ``gzip -dcf``), clips the 5' end (``-u``), quality-trims the
    3' end, removes the kit's 3' adapter, drops reads with too many N (and,
-   only when configured, reads without adapter) and writes FASTA to stdout.
+   only when configured, reads without adapter) and writes the reads to stdout
+   (FASTQ; FASTA named by the matched adapter + UMI for UMI kits).
    No length filter is applied by cutadapt, so the length distribution of all
    trimmed inserts can be reported.
 2. Python reads that stream in large blocks and counts identical sequences
@@ -55,6 +56,9 @@ LOG = logging.getLogger("exomir.preprocess")
 #: Inserts shorter than this are adapter dimers (contract of stats.tsv).
 DIMER_MAX_LENGTH = 5
 
+#: Gzip level of ``collapsed.tsv.gz`` (a large per-sample intermediate).
+COLLAPSED_GZIP_LEVEL = 1
+
 #: Block size read from cutadapt's stdout.
 _BLOCK = 1 << 22
 
@@ -99,15 +103,31 @@ class TrimSettings:
 
 
 def cutadapt_command(
-    kit: Kit, settings: TrimSettings, input_path: str, json_path: str, threads: int
+    kit: Kit,
+    settings: TrimSettings,
+    input_path: str,
+    json_path: str,
+    threads: int,
+    *,
+    fastq_output: bool = False,
 ) -> list[str]:
-    """The cutadapt command line for ``kit`` (FASTA to stdout, report to stderr)."""
+    """The cutadapt command line for ``kit`` (reads to stdout, report to stderr).
+
+    FASTA: for UMI kits the read names are the matched adapter + UMI sequence,
+    otherwise the one-letter name ``r`` (``--rename r``). With ``fastq_output``
+    (kits without UMI only; what :func:`trim_and_collapse` runs) cutadapt writes
+    FASTQ with the original names instead: its cheapest output, no per-read
+    renaming or FASTA conversion in Python (~14% less cutadapt CPU).
+    """
     umi = kit.umi if settings.use_umi else None
+    fastq_output = fastq_output and umi is None
     cmd = [settings.cutadapt, "-j", str(max(1, threads))]
     if umi is not None:
         # Trim adapter + UMI + following adapter as one 3' adapter; without indels
         # the UMI is at a fixed offset of the matched sequence.
         cmd += ["-a", umi.cutadapt_adapter(), "--no-indels", "--rename", "{match_sequence}"]
+    elif fastq_output:
+        cmd += ["-a", kit.adapter]
     else:
         # A one-letter read name keeps the pipe small; names are not needed.
         cmd += ["-a", kit.adapter, "--rename", "r"]
@@ -118,7 +138,9 @@ def cutadapt_command(
     cmd += ["--max-n", str(settings.max_n), "-e", str(settings.error_rate), "-O", str(settings.min_overlap)]
     if settings.discard_untrimmed:
         cmd += ["--discard-untrimmed"]
-    cmd += ["--fasta", "--json", json_path, input_path]
+    if not fastq_output:
+        cmd += ["--fasta"]
+    cmd += ["--json", json_path, input_path]
     return cmd
 
 
@@ -172,6 +194,30 @@ def _split_records(block: bytes, leftover: bytes) -> tuple[list[bytes], bytes]:
     if len(lines) % 2:
         rest = lines.pop() + b"\n" + rest
     return lines, rest
+
+
+def count_fastq_stream(stream) -> Counter:
+    """Count the sequences of a four-line FASTQ stream (cutadapt output without UMIs)."""
+    counts: Counter = Counter()
+    leftover = b""
+    while True:
+        block = stream.read(_BLOCK)
+        if not block:
+            break
+        lines = (leftover + block).split(b"\n")
+        rest = lines.pop()
+        incomplete = len(lines) % 4
+        if incomplete:
+            rest = b"\n".join(lines[-incomplete:]) + b"\n" + rest
+            del lines[-incomplete:]
+        leftover = rest
+        counts.update(lines[1::4])
+    if leftover.strip():
+        lines = leftover.split(b"\n")
+        if len(lines) < 4:  # only the line breaks after the last record can be missing
+            raise RuntimeError(f"truncated FASTQ record from cutadapt: {leftover[:200]!r}")
+        counts.update(lines[1::4][:1])
+    return counts
 
 
 def count_fasta_stream(stream, dedup: UmiDeduplicator | None) -> Counter:
@@ -328,14 +374,22 @@ def trim_and_collapse(
             json_tmp = str(workdir / f"{sample}.cutadapt.json")
             log_tmp = workdir / f"{sample}.cutadapt.log"
             cmd = cutadapt_command(
-                kit, dataclasses.replace(settings, cutadapt=cutadapt), input_path, json_tmp, threads
+                kit,
+                dataclasses.replace(settings, cutadapt=cutadapt),
+                input_path,
+                json_tmp,
+                threads,
+                fastq_output=dedup is None,
             )
             # the executable by name only: no machine paths in logs
             LOG.info("running: %s", " ".join(_quote(c) for c in [Path(cmd[0]).name, *cmd[1:]]))
             with open(log_tmp, "wb") as log_handle:
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_handle)
                 try:
-                    counts = count_fasta_stream(proc.stdout, dedup)
+                    if dedup is None:
+                        counts = count_fastq_stream(proc.stdout)
+                    else:
+                        counts = count_fasta_stream(proc.stdout, dedup)
                 finally:
                     proc.stdout.close()
                     returncode = proc.wait()
@@ -396,7 +450,9 @@ def find_executable(name: str) -> str | None:
 
 def write_outputs(result: TrimResult, out_collapsed: str, out_stats: str, out_lengths: str) -> None:
     """Write collapsed.tsv.gz, stats.tsv and lengths.tsv atomically."""
-    with atomic_open(out_collapsed, "wb") as handle:
+    # Level 1: a tenth of the CPU of level 6 (0.5 s instead of 5.4 s at 20M reads) for a
+    # ~15% larger intermediate; still mtime=0, so the bytes stay deterministic.
+    with atomic_open(out_collapsed, "wb", compresslevel=COLLAPSED_GZIP_LEVEL) as handle:
         handle.write(b"sequence\tcount\n")
         rows = result.collapsed_bytes
         for start in range(0, len(rows), 200_000):

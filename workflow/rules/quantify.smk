@@ -23,7 +23,7 @@ rule quantify_sample:
         "../envs/bowtie.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=1500,
         runtime=60,
     params:
         index_prefix=lambda wildcards, input: input.index[0].removesuffix(
