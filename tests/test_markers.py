@@ -467,7 +467,7 @@ def test_markers_rules_run_with_snakemake(tmp_path):
     ]:
         (run / dest).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(DATA / src, run / dest)
-    markers = yaml.safe_load((ROOT / "config" / "parts" / "markers.yaml").read_text())["markers"]
+    markers = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["markers"]
     markers.update(
         catalogues=[str(DATA / "catalogue_small.tsv")],
         other_catalogues=[str(MARKERS / "other_markers.tsv")],
