@@ -1009,6 +1009,32 @@ def _column_format(column: str) -> dict:
     return {}
 
 
+def _mqc_table(
+    section_id: str,
+    section_name: str,
+    description: str,
+    title: str,
+    columns: dict[str, tuple[str, str]],
+    frame: pd.DataFrame,
+) -> dict:
+    """A MultiQC custom-content table of ``columns`` (name -> (title, description)) per sample row."""
+    return {
+        "id": section_id,
+        "section_name": section_name,
+        "description": description,
+        "plot_type": "table",
+        "pconfig": {"id": f"{section_id}_table", "title": title, "sort_rows": False},
+        "headers": {
+            column: {"title": col_title, "description": col_description, "scale": False} | _column_format(column)
+            for column, (col_title, col_description) in columns.items()
+        },
+        "data": {
+            sample: {column: _table_value(row[column], column) for column in columns}
+            for sample, row in frame.iterrows()
+        },
+    }
+
+
 def _write_json(path: Path, content: dict) -> None:
     with atomic_open(path, "wt") as handle:
         json.dump(content, handle, indent=1)
@@ -1133,24 +1159,14 @@ def write_multiqc_content(
         "hemolysis_ratio": ("Hemolysis ratio", f"{marker} / {reference} reads (+pseudocount)"),
         "rbc_share": ("RBC miRNA share", "Red-blood-cell miRNA reads / mature miRNA reads"),
     }
-    flags_table = {
-        "id": "exomir_qc_flags",
-        "section_name": "exRNA QC flags",
-        "description": "Sample QC status and the metrics it is computed from (results/qc/sample_flags.tsv).",
-        "plot_type": "table",
-        "pconfig": {"id": "exomir_qc_flags_table", "title": "exomir: exRNA QC flags", "sort_rows": False},
-        "headers": {
-            column: {"title": title, "description": description, "scale": False} | _column_format(column)
-            for column, (title, description) in flag_columns.items()
-        },
-        "data": {
-            sample: {
-                column: _table_value(row[column], column)
-                for column in flag_columns
-            }
-            for sample, row in flags_by_sample.iterrows()
-        },
-    }
+    flags_table = _mqc_table(
+        "exomir_qc_flags",
+        "exRNA QC flags",
+        "Sample QC status and the metrics it is computed from (results/qc/sample_flags.tsv).",
+        "exomir: exRNA QC flags",
+        flag_columns,
+        flags_by_sample,
+    )
     _write_json(paths[2], flags_table)
 
     hemo_columns = {
@@ -1163,28 +1179,18 @@ def write_multiqc_content(
         "rbc_share": ("RBC share", "RBC miRNA reads / mature miRNA reads"),
         "rbc_share_outlier": ("RBC share outlier", "log2 odds of the share above the cohort limit"),
     }
-    hemo_table = {
-        "id": "exomir_qc_hemolysis",
-        "section_name": "Hemolysis",
-        "description": (
+    hemo_table = _mqc_table(
+        "exomir_qc_hemolysis",
+        "Hemolysis",
+        (
             "Red-blood-cell contamination indicators: miR-451a / miR-23a-3p (Blondal et al. 2013, "
             "Methods 59:S1-S6) and the share of RBC miRNAs (Kirschner et al. 2011 PLoS One "
             "6:e24145; Pritchard et al. 2012 Cancer Prev Res 5:492-497), with robust cohort "
             "outlier calls."
         ),
-        "plot_type": "table",
-        "pconfig": {"id": "exomir_qc_hemolysis_table", "title": "exomir: hemolysis", "sort_rows": False},
-        "headers": {
-            column: {"title": title, "description": description, "scale": False} | _column_format(column)
-            for column, (title, description) in hemo_columns.items()
-        },
-        "data": {
-            sample: {
-                column: _table_value(row[column], column)
-                for column in hemo_columns
-            }
-            for sample, row in hemolysis.iterrows()
-        },
-    }
+        "exomir: hemolysis",
+        hemo_columns,
+        hemolysis,
+    )
     _write_json(paths[3], hemo_table)
     return paths
