@@ -75,6 +75,23 @@ Multi-mapping policy (status column of the assignments)
     they are reported as ``multi_hairpin_reads`` in the stats. So the sum of
     every matrix column is at most the sample's reads.
 
+Sequences better explained by another RNA class (plasma tRNA/rRNA fragments)
+    Several miRBase entries lie within one mismatch of abundant tRNA or rRNA
+    fragments (hsa-miR-4448 of tRNA-Pro-AGG, hsa-miR-1260a of tRNA-Leu-AAG,
+    hsa-miR-7977 of tRNA-Gly-TCC, hsa-miR-4488 of 18S rRNA). In plasma, where
+    tRNA and rRNA fragments are a large share of the reads, such fragments
+    would otherwise be counted as those miRNAs. With ``rna_class_indexes``
+    (the QC stage's tRNA/rRNA/snRNA libraries, config
+    ``quantify.release_to_better_rna_class``), every aligned sequence is also
+    aligned end to end to each RNA-class library (bowtie 1, ``--norc``,
+    ``<= mismatches``); a sequence that a class explains with strictly fewer
+    mismatches than its best hairpin hit has edits (SNVs + added bases) is
+    released: it is treated as unaligned (not in the assignments, BAM or
+    mirGFF3, written to ``unmapped.fa.gz``, so the QC composition counts it in
+    its RNA class) and its reads are reported as ``rna_class_released_reads``
+    (part of ``unmapped_reads``). On a tie the miRNA keeps the sequence, as in
+    exceRpt and miRge, which give miRNAs priority.
+
 Per-sample files
     ``assignments.tsv.gz``: one row per aligned unique sequence (columns
     :data:`ASSIGNMENT_COLUMNS`); ``start``/``end`` (1-based, ``end`` = last
@@ -100,6 +117,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,6 +157,7 @@ STATS_COLUMNS = [
     "mirnas_detected",
     "multi_hairpin_reads",
     "aligned_unique_sequences",
+    "rna_class_released_reads",
 ]
 
 
@@ -427,7 +446,7 @@ def run_bowtie(
         raise ExomirInputError(
             f"bowtie failed (exit {result.returncode}): {message.strip()}",
             where=index_prefix,
-            fix="check that the bowtie index was built from the prepared hairpin.fa",
+            fix="check that the bowtie index was built by the workflow from its FASTA (hairpin.fa or the RNA-class library)",
         )
     return command
 
@@ -644,6 +663,55 @@ def align_sequences(
     return results, commands
 
 
+def release_better_rna_class(
+    sequences: list[str],
+    counts: list[int],
+    hits_by_rank: dict[int, list[Hit]],
+    rna_class_indexes: Sequence[tuple[str, str]],
+    settings: QuantifySettings,
+    workdir: str,
+) -> dict[str, int]:
+    """Remove from ``hits_by_rank`` the sequences an RNA class explains better; reads per class.
+
+    ``rna_class_indexes``: (class name, bowtie index prefix) in priority order.
+    Each aligned sequence is aligned end to end (``-v mismatches``, sense
+    strand) to every class; its fewest class mismatches are compared with the
+    edits (SNVs + added bases) of its best hairpin hits. Strictly fewer:
+    released (the first class in priority order with that number is reported).
+    Ties stay miRNA. Returns {class: released reads} for classes with any.
+    """
+    ranks = sorted(hits_by_rank)
+    if not ranks or not rna_class_indexes:
+        return {}
+    fasta = os.path.join(workdir, "rna_class_check.fa")
+    _write_pass_fasta(fasta, sequences, ranks)
+    best: dict[int, tuple[int, str]] = {}
+    for name, prefix in rna_class_indexes:
+        out_hits = os.path.join(workdir, f"rna_class_check.{name}.hits")
+        run_bowtie(
+            prefix,
+            fasta,
+            out_hits,
+            out_hits + ".log",
+            mismatches=settings.mismatches,
+            threads=settings.threads,
+        )
+        with open(out_hits, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.rstrip("\n").split("\t")
+                # column 8: comma-separated mismatch descriptors, empty for an exact match
+                mismatches = len(fields[7].split(",")) if len(fields) > 7 and fields[7] else 0
+                rank = ranks[int(fields[0])]
+                if rank not in best or mismatches < best[rank][0]:
+                    best[rank] = (mismatches, name)
+    released: dict[str, int] = {}
+    for rank, (mismatches, name) in best.items():
+        if mismatches < hits_by_rank[rank][0].edits:
+            del hits_by_rank[rank]
+            released[name] = released.get(name, 0) + counts[rank - 1]
+    return released
+
+
 # ----------------------------------------------------------------------------- outputs
 
 
@@ -759,12 +827,14 @@ def quantify_sample(
     out_mirgff: str,
     settings: QuantifySettings = QuantifySettings(),
     source_ontology: str = "miRBase22.1 doi:10.25504/fairsharing.hmgte8",
+    rna_class_indexes: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Align, assign and count one sample; write all per-sample outputs.
 
     Returns the one-row stats table (columns :data:`STATS_COLUMNS`). Only aligned
     sequences get Python objects; the rest are written to ``out_unmapped`` and
-    counted.
+    counted. ``rna_class_indexes``: (class name, bowtie index prefix) pairs for
+    :func:`release_better_rna_class`; empty = no release.
     """
     if shutil.which("bowtie") is None:
         raise ExomirInputError(
@@ -787,6 +857,16 @@ def quantify_sample(
         with atomic_path(out_bowtie_log) as tmp_log:
             hits_by_rank, commands = align_sequences(
                 sequences, index_prefix, hairpins, arms, settings, str(tmp_log), workdir
+            )
+        released = release_better_rna_class(
+            sequences, counts, hits_by_rank, rna_class_indexes, settings, workdir
+        )
+        for name, reads in released.items():
+            log.info(
+                "%s: %d reads released to RNA class %s (explained better than by a hairpin)",
+                sample,
+                reads,
+                name,
             )
         # rank order = count descending, then sequence: the order of the assignments table
         aligned = [
@@ -873,6 +953,7 @@ def quantify_sample(
                 "mirnas_detected": len(detected),
                 "multi_hairpin_reads": multi_hairpin_reads,
                 "aligned_unique_sequences": n_aligned,
+                "rna_class_released_reads": sum(released.values()),
             }
         ],
         columns=STATS_COLUMNS,

@@ -6,6 +6,7 @@ with exact expected values. Run from the project root::
 
     .venv/bin/python tests/accuracy/measure_demo_accuracy.py            # all 12 demo samples
     .venv/bin/python tests/accuracy/measure_demo_accuracy.py BC01 HC01  # some samples
+    .venv/bin/python tests/accuracy/measure_demo_accuracy.py --label-literal  # last-base SNVs as labelled
 
 What is run (the workflow's own functions, default settings): the bundled
 miRBase 22.1 ``hsa`` references (:func:`exomir.references.prepare_references`,
@@ -34,6 +35,13 @@ Truth of a read (its name ``@{sample}.{i} {class}|{name}|{variant}``, see
     templated (indistinguishable, iso_3p by convention);
     ``iso_3p`` = the templated end differs from the mature end,
     ``iso_add3p`` = an addition remains;
+  - a substitution in the insert's LAST base (no addition after it) is scored
+    as a 1-nt non-templated addition (iso_3p -1 + iso_add3p 1), not as an
+    SNV: the read is the same either way, both explanations need one edit,
+    and the miRTop reference tool (mirtop, whose ``tune`` step calls a
+    mismatch in the last read base an addition) and TUT-tailing analyses
+    name it an addition. ``--label-literal`` scores it as the label says
+    (an SNV), for comparison;
   - ``iso_snv`` (any miRTop SNV class): the insert differs from the hairpin in
     its templated part. This covers the label's ``iso_snv*`` AND substitutions
     from sequencing errors (``seqerr``): such a read does carry an SNV in its
@@ -86,15 +94,18 @@ from exomir.quantify import (  # noqa: E402
     read_features,
 )
 from exomir.references import bundled_paths, prepare_references, read_fasta  # noqa: E402
+from exomir.qc import prepare_rna_class_fasta  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 TYPES = ("iso_5p", "iso_3p", "iso_add3p", "iso_snv")
+#: RNA-class libraries of the default config (``qc.rna_classes``), in priority order
+RNA_CLASSES = ("trna", "rrna", "snrna")
 
 
 # ----------------------------------------------------------------------------- setup
 
 
-def prepare_hsa(workdir: Path) -> dict[str, str]:
+def prepare_hsa(workdir: Path) -> dict:
     """Bundled miRBase 22.1 hsa references and their bowtie index under ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     paths = bundled_paths("hsa", ROOT / "resources")
@@ -112,10 +123,20 @@ def prepare_hsa(workdir: Path) -> dict[str, str]:
         ["bowtie-build", "-q", str(workdir / "hairpin.fa"), str(workdir / "bowtie" / "hairpin")],
         check=True,
     )
+    # the default config's RNA-class libraries, prepared and indexed as the QC stage does
+    class_indexes = []
+    for name in RNA_CLASSES:
+        fasta = workdir / "rna_classes" / f"{name}.fa"
+        fasta.parent.mkdir(exist_ok=True)
+        prepare_rna_class_fasta(ROOT / "resources" / "rna_classes" / f"{name}.fa", fasta, name)
+        prefix = workdir / "rna_classes" / name
+        subprocess.run(["bowtie-build", "-q", str(fasta), str(prefix)], check=True)
+        class_indexes.append((name, str(prefix)))
     return {
         "hairpin": str(workdir / "hairpin.fa"),
         "mature": str(workdir / "mature.tsv"),
         "index": str(workdir / "bowtie" / "hairpin"),
+        "rna_class_indexes": class_indexes,
     }
 
 
@@ -181,7 +202,8 @@ def trim_sample(
 class DemoTruth:
     """Rebuilds the true feature and isomiR types of demo reads (see the module docstring)."""
 
-    def __init__(self, mature_tsv: str) -> None:
+    def __init__(self, mature_tsv: str, label_literal: bool = False) -> None:
+        self.label_literal = label_literal
         base = ROOT / "resources" / "mirbase" / "22.1"
         self.mature = {r.name: r.sequence for r in read_fasta(base / "mature_hsa.fa.gz", "hsa")}
         self.hairpins = [
@@ -232,6 +254,14 @@ class DemoTruth:
             while added and end < len(hairpin) and hairpin[end] == added[0]:
                 end, added = end + 1, added[1:]
                 templated += 1
+            if (
+                not self.label_literal
+                and not added
+                and templated
+                and insert[templated - 1] != hairpin[start + templated - 1]
+            ):
+                # a substitution in the read's last base is a 1-nt addition (miRTop convention)
+                templated, end, added = templated - 1, end - 1, insert[templated - 1 :]
             snvs = sum(insert[i] != hairpin[start + i] for i in range(templated))
             present = (shift5 != 0, end != mature_end, bool(added), snvs > 0)
             edits = snvs + len(added)
@@ -255,7 +285,7 @@ def called_types(isomir_type: str) -> set[str]:
 
 def quantify_samples(
     samples: dict[str, tuple[str, list[tuple[str, str | None]]]],
-    ref: dict[str, str],
+    ref: dict,
     workdir: Path,
     settings: QuantifySettings = QuantifySettings(),
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -276,6 +306,7 @@ def quantify_samples(
             out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
             out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
             settings=settings,
+            rna_class_indexes=ref["rna_class_indexes"],
         )
         assignments[sample] = pd.read_csv(
             out / f"{sample}.assignments.tsv.gz", sep="\t", keep_default_na=False
@@ -443,6 +474,8 @@ def main(argv: list[str]) -> None:
     if argv == ["--make-subset"]:
         make_subset()
         return
+    literal = "--label-literal" in argv
+    argv = [a for a in argv if a != "--label-literal"]
     sheet = pd.read_csv(DEMO / "samples.tsv", sep="\t", dtype=str)
     wanted = argv or list(sheet["sample"])
     with tempfile.TemporaryDirectory(prefix="exomir_demo_accuracy_") as tmp:
@@ -451,7 +484,8 @@ def main(argv: list[str]) -> None:
         samples = {s: trim_sample(s, DEMO / f"{s}.fastq.gz", workdir) for s in wanted}
         check_truth_counts(samples)
         assignments, counts = quantify_samples(samples, ref, workdir)
-        print(report(score(samples, assignments, counts, DemoTruth(ref["mature"]))))
+        truth = DemoTruth(ref["mature"], label_literal=literal)
+        print(report(score(samples, assignments, counts, truth)))
 
 
 if __name__ == "__main__":

@@ -56,3 +56,23 @@ def get_rna_class_indexes(wildcards):
 def get_spikein_fasta(wildcards):
     """The optional spike-in FASTA (qc.spikeins) as a list: empty when not configured."""
     return [config["qc"]["spikeins"]] if config["qc"]["spikeins"] else []
+
+
+# Classes quantify_sample checks aligned inserts against (quantify.release_to_better_rna_class).
+RELEASE_RNA_CLASSES = (
+    QC_RNA_CLASSES if config["quantify"]["release_to_better_rna_class"] else []
+)
+
+
+def get_release_rna_class_prefixes():
+    """bowtie index prefixes of RELEASE_RNA_CLASSES, in priority (config) order."""
+    return [f"results/qc/rna_classes/{name}" for name in RELEASE_RNA_CLASSES]
+
+
+def get_release_rna_class_indexes(wildcards):
+    """All bowtie index files of RELEASE_RNA_CLASSES (inputs of quantify_sample)."""
+    return [
+        prefix + suffix
+        for prefix in get_release_rna_class_prefixes()
+        for suffix in QC_INDEX_SUFFIXES
+    ]

@@ -7,6 +7,7 @@ rule quantify_sample:
         hairpin=f"{REF}/hairpin.fa",
         mature=f"{REF}/mature.tsv",
         index=multiext(f"{REF}/bowtie/hairpin", *BOWTIE_INDEX_SUFFIXES),
+        rna_class_indexes=get_release_rna_class_indexes,
     output:
         bam="results/quantify/{sample}.bam",
         bai="results/quantify/{sample}.bam.bai",
@@ -34,6 +35,8 @@ rule quantify_sample:
         max_5p_shift=config["quantify"]["max_5p_shift"],
         max_3p_shift=config["quantify"]["max_3p_shift"],
         min_length=config["quantify"]["min_length"],
+        rna_classes=RELEASE_RNA_CLASSES,
+        rna_class_prefixes=get_release_rna_class_prefixes(),
         source_ontology=MIRGFF_SOURCE,
     script:
         "../scripts/quantify_sample.py"

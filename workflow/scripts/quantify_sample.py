@@ -29,4 +29,7 @@ with log_to(snakemake.log[0]):
             threads=snakemake.threads,
         ),
         source_ontology=snakemake.params.source_ontology,
+        rna_class_indexes=list(
+            zip(snakemake.params.rna_classes, snakemake.params.rna_class_prefixes)
+        ),
     )
