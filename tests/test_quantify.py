@@ -547,20 +547,23 @@ def simulated_truth(name, hairpins):
     """Mature name and isomiR types of a simulated read (mirtop/seqcluster naming).
 
     Added nucleotides that equal the hairpin right after the templated end are
-    templated (indistinguishable), so they move into the templated part.
+    templated (indistinguishable), so they move into the templated part. A
+    substitution in the read's last base (no addition) is a 1-nt addition: the
+    miRTop convention, as in the demo scoring (tests/accuracy/measure_demo_accuracy.py).
     """
     d = SIM_NAME.match(name).groupdict()
     start, end = int(d["start"]), int(d["end"])
     ref_start, ref_end = start - int(d["o5"]), end - int(d["o3"])
     added = "" if d["add"] == "null" else d["add"]
+    mutated = d["mut"] != "null"
+    if mutated and not added and d["mut"][:-1].isdigit() and int(d["mut"][:-1]) == end - start + 1:
+        end, added, mutated = end - 1, d["mut"][-1], False
     hairpin = hairpins[d["hp"]]
     while added and end < len(hairpin) and hairpin[end] == added[0]:
         end, added = end + 1, added[1:]
     types = {
         t
-        for t, present in zip(
-            TYPES, (start != ref_start, end != ref_end, bool(added), d["mut"] != "null")
-        )
+        for t, present in zip(TYPES, (start != ref_start, end != ref_end, bool(added), mutated))
         if present
     }
     return d["mature"], types
@@ -603,7 +606,12 @@ def test_accuracy_mirtop_simulation(hsa_ref, tmp_path):
     from hsa-let-7b-5p (A at position 16 over a templated ``GGT``), which the
     old rule hid by calling that SNV a 3-nt addition. The other 3 misses:
     2 reads are equally close to another let-7 (ambiguous), 1 is closer to
-    let-7c-5p than to its simulated source.
+    let-7c-5p than to its simulated source. Of the 53 reads assigned to one
+    mature miRNA, iso_5p and iso_3p are all right (39/39, 32/32, no false
+    call); iso_add3p 24 true, 1 false, 1 missed; iso_snv 16/19. The missed
+    substitutions form an A/U tail (``...TAAT``, read as an ``AT`` addition), or
+    leave a read that another let-7a locus explains without any substitution,
+    or (label ``mut:1T``) put a T where the hairpin already has one.
     """
     sim = DATA / "mirtop_simulation"
     correct, total, counts = accuracy(tmp_path, hsa_ref, sim / "reads.fa", sim / "hairpin.fa")
@@ -611,8 +619,8 @@ def test_accuracy_mirtop_simulation(hsa_ref, tmp_path):
     assert counts == {
         "iso_5p": [39, 0, 3],
         "iso_3p": [32, 0, 2],
-        "iso_add3p": [23, 2, 1],
-        "iso_snv": [16, 0, 7],
+        "iso_add3p": [24, 1, 1],
+        "iso_snv": [16, 0, 6],
     }
 
 
