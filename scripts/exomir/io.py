@@ -12,9 +12,10 @@ import gzip
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, TYPE_CHECKING, Iterator
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is read: jobs without tables start faster
+    import pandas as pd
 
 #: Float format of every numeric table: enough digits to be exact for counts
 #: and stable across platforms for statistics.
@@ -93,4 +94,6 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike, index: bool = False) ->
 
 def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     """Read a tab-separated table written by :func:`write_tsv`."""
+    import pandas as pd
+
     return pd.read_csv(path, sep="\t", **kwargs)

@@ -680,7 +680,8 @@ def release_better_rna_class(
     released (the first class in priority order with that number is reported).
     Ties stay miRNA. Returns {class: released reads} for classes with any.
     """
-    ranks = sorted(hits_by_rank)
+    # a sequence without edits on its hairpin can never be explained better
+    ranks = sorted(rank for rank, hits in hits_by_rank.items() if hits[0].edits)
     if not ranks or not rna_class_indexes:
         return {}
     fasta = os.path.join(workdir, "rna_class_check.fa")
