@@ -20,6 +20,7 @@ from exomir.quantify import (
     Hit,
     QuantifySettings,
     build_matrices,
+    could_align_trimmed,
     quantify_sample,
     release_better_rna_class,
     read_collapsed,
@@ -678,6 +679,22 @@ def test_mirgff_matches_mirtop_synthetic_example(tmp_path):
             int(mirtop["start"]) + 1,
             int(mirtop["end"]) + 1,
         )
+
+
+def test_could_align_trimmed_seed_filter():
+    """Pigeonhole seeds: a sequence is dropped only when no seed occurs in any hairpin."""
+    hairpins = {"hsa-let-7a-1": "GGGATGAGGTAGTAGGTTGTATAGTTTTAGGG"}
+    sequences = [
+        "TGAGGTAGTAGGTTGTATAGTTAAA",  # 25 nt, k = 11: first seed in the hairpin
+        "ACGTACGTACGTACGTACGTACGT",  # 24 nt, k = 10: no seed in the hairpin
+        "ACGTACGTACGTACGT",  # 16 nt, k = 6 < 7: kept, too short to decide
+        "ACGTACGTACTTGTATAGTTTTA",  # 23 nt, k = 10: second seed TTGTATAGTT in the hairpin
+    ]
+    ranks = [1, 2, 3, 4]
+    assert could_align_trimmed(sequences, ranks, hairpins, QuantifySettings()) == [1, 3, 4]
+    # 0 mismatches: one seed of min(12, n - 3) nt, so the 16-nt sequence is decided too
+    exact = QuantifySettings(mismatches=0)
+    assert could_align_trimmed(sequences, ranks, hairpins, exact) == [1]
 
 
 def test_release_better_rna_class_exact(tmp_path):
