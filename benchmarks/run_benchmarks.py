@@ -32,17 +32,32 @@ FASTQ file:
     ``write_outputs`` on cutadapt's output saved to a file (written by an untimed
     cutadapt run with exomir's exact command line: FASTQ, or FASTA before).
 ``baseline_bowtie_all_reads``
-    nf-core/smrnaseq-style quantification: every trimmed read of 16-36 nt
+    the minimal "align every read" baseline: every trimmed read of 16-36 nt
     (exomir's length window; filtered untimed) aligned with bowtie 1 using
     exomir's first-pass settings (``-f --norc -a --best --strata -v 1 -p 2``),
-    alignments counted per hairpin by a streamed ``awk`` (cheaper than
-    nf-core's BAM sort + ``samtools idxstats``, so the baseline is favoured).
+    alignments counted per hairpin by a streamed ``awk``. The cheapest way to
+    align every read, not what nf-core/smrnaseq does.
+``baseline_nfcore_mirna_quant``
+    what nf-core/smrnaseq's ``mirna_quant`` really runs, on the same reads as
+    FASTQ: its ``BOWTIE_MAP_SEQ`` module (``bowtie -x INDEX -q READS -p 2 -t -k 50
+    --best --strata -e 99999 --chunkmbs 2048 --un unmapped.fq -S > x.sam``,
+    ``samtools view -bS``, ``gzip`` of the unmapped FASTQ) on the mature index
+    (miRBase hsa mature, U -> T; built untimed), then on the hairpin index with
+    the reads unmapped to mature, then ``BAM_SORT_STATS_SAMTOOLS`` on both BAMs
+    (``samtools sort``, ``index``, ``stats --reference``, ``flagstat``,
+    ``idxstats``). One bash script, timed as one step.
 ``bowtie_unique_sequences``
     the same bowtie command on the unique 16-36 nt sequences of the collapsed
     file: the alignment work that collapsing leaves.
 
 Ratios: ``exomir_chain / cutadapt`` (target <= 1.5) and
-``baseline / (collapse + quantify_sample)`` (target >= 3 at 5M reads).
+``baseline / (collapse + quantify_sample)`` (target >= 3 at 5M reads), for
+both baselines (``ratio_baseline_vs_quant_*``: minimal; ``ratio_nfcore_baseline_vs_quant_*``: nf-core).
+
+The Snakemake working directory also gets the QC stage's RNA-class bowtie
+indexes (``results/qc/rna_classes/{name}``, names from config ``qc.rna_classes``)
+built untimed, and ``quantify_sample`` gets their prefixes as
+``rna_class_indexes`` when its signature has that parameter.
 
 Cohort-scale checks: Snakemake parse time (``--list-rules``) and dry run
 (``-n``) of a 500-sample sheet of tiny FASTQ files; pyDESeq2 through exomir's
@@ -286,9 +301,17 @@ json.dump({"python_cpu_s": own.ru_utime + own.ru_stime, "children_cpu_s": kids.r
 """.replace("{sample}", SAMPLE).replace("{threads}", str(THREADS))
 
 PIECE_QUANT = """
-import sys
+import inspect, json, sys
 from exomir.quantify import QuantifySettings, quantify_sample
-collapsed, ref, out = sys.argv[1:4]
+collapsed, ref, out, class_prefixes = sys.argv[1:5]
+extra = {}
+parameter = inspect.signature(quantify_sample).parameters.get("rna_class_indexes")
+if parameter is not None:
+    # the QC stage's RNA-class bowtie indexes, as the rule passes them: (name, prefix) pairs in
+    # config qc.rna_classes order ([] with quantify.release_to_better_rna_class false); plain
+    # prefixes if the annotation asks for no pairs
+    pairs = [tuple(pair) for pair in json.loads(class_prefixes)]
+    extra["rna_class_indexes"] = pairs if "tuple" in str(parameter.annotation) else [p for _, p in pairs]
 quantify_sample(
     sample="{sample}", collapsed=collapsed, hairpin_fa=ref + "/hairpin.fa", mature_tsv=ref + "/mature.tsv",
     index_prefix=ref + "/bowtie/hairpin", out_bam=out + "/{sample}.bam", out_bowtie_log=out + "/{sample}.bowtie.log",
@@ -296,6 +319,7 @@ quantify_sample(
     out_unmapped=out + "/{sample}.unmapped.fa.gz", out_mirgff=out + "/{sample}.gff",
     settings=QuantifySettings(mismatches={mm}, max_3p_addition=3, max_5p_shift=4, max_3p_shift=4,
                               min_length=15, threads={threads}),
+    **extra,
 )
 """.replace("{sample}", SAMPLE).replace("{threads}", str(THREADS)).replace("{mm}", str(MISMATCHES))
 
@@ -322,18 +346,98 @@ LENGTH_FILTER = (
     "awk -v lo={lo} -v hi={hi} 'NR % 2 == 1 {{name = $0; next}} "
     "length($0) >= lo && length($0) <= hi {{print name; print $0}}' {src} > {dst}"
 )
-#: the same from FASTQ records (4 lines; exomir's cutadapt output without UMIs)
-LENGTH_FILTER_FASTQ = (
-    "awk -v lo={lo} -v hi={hi} 'NR % 4 == 2 && length($0) >= lo && length($0) <= hi "
-    "{{print \">r\"; print $0}}' {src} > {dst}"
-)
-
 #: per-hairpin alignment counts from bowtie's default output (column 3 = reference)
 BASELINE = (
     "bowtie -f --norc -a --best --strata -v {mm} -p {threads} -x {index} {fasta} "
     "| awk -F '\\t' '{{n[$3]++}} END {{for (h in n) print h \"\\t\" n[h]}}' "
     "| LC_ALL=C sort > {out}"
 )
+
+
+#: one pass over exomir's FASTQ output (4-line records, no UMIs): the window's reads as FASTA named
+#: ">r" (minimal baseline) and as FASTQ (nf-core baseline; the records unchanged)
+LENGTH_WINDOW_FASTA_FASTQ = (
+    "awk -v lo={lo} -v hi={hi} -v fq={dst_fq} 'NR % 4 == 1 {{name = $0}} NR % 4 == 2 {{seq = $0}} "
+    "NR % 4 == 3 {{plus = $0}} NR % 4 == 0 && length(seq) >= lo && length(seq) <= hi "
+    "{{print \">r\"; print seq; print name > fq; print seq > fq; print plus > fq; print $0 > fq}}' "
+    "{src} > {dst}"
+)
+
+#: nf-core/smrnaseq's miRNA quantification (subworkflow mirna_quant): modules/local/bowtie_map_mirna.nf
+#: (BOWTIE_MAP_SEQ) on the mature index with every trimmed read, then on the hairpin index with the
+#: reads unmapped to mature; then BAM_SORT_STATS_SAMTOOLS on each BAM (sort, index, stats with the
+#: reference FASTA, flagstat, idxstats). nf-core reads its input as ``-q <(zcat reads.fastq.gz)``;
+#: here the first input is plain FASTQ (no decompression: favours the baseline), the hairpin pass
+#: reads the gzipped unmapped reads of the mature pass exactly as nf-core does.
+NFCORE_MAP = (
+    "bowtie -x {index} -q {reads} -p {threads} -t -k 50 --best --strata -e 99999 --chunkmbs 2048 "
+    "--un {name}_unmapped.fq -S > {name}.sam 2> {name}.bowtie.log\n"
+    "samtools view -bS {name}.sam > {name}.bam\n"
+    "if [ ! -f {name}_unmapped.fq ]; then touch {name}_unmapped.fq; fi\n"
+    "gzip {name}_unmapped.fq\n"
+)
+NFCORE_STATS = (
+    "samtools sort -@ {threads} -T {name}.sort -o {name}.sorted.bam {name}.bam\n"
+    "samtools index -@ {threads_1} {name}.sorted.bam\n"
+    "samtools stats --threads {threads} --reference {fasta} {name}.sorted.bam > {name}.stats\n"
+    "samtools flagstat --threads {threads} {name}.sorted.bam > {name}.flagstat\n"
+    "samtools idxstats --threads {threads_1} {name}.sorted.bam > {name}.idxstats\n"
+)
+
+
+def nfcore_script(folder: Path, reads_fastq: Path, ref: Path) -> str:
+    """The whole nf-core miRNA quantification of one sample as one bash script (run in ``folder``)."""
+    threads = dict(threads=THREADS, threads_1=max(1, THREADS - 1))
+    return (
+        f"set -euo pipefail\ncd {folder}\n"
+        + NFCORE_MAP.format(index=ref / "bowtie" / "mature", reads=reads_fastq, name="mature", **threads)
+        + NFCORE_MAP.format(index=ref / "bowtie" / "hairpin", reads="<(zcat mature_unmapped.fq.gz)", name="hairpin",
+                            **threads)
+        + NFCORE_STATS.format(name="mature", fasta=ref / "mature.fa", **threads)
+        + NFCORE_STATS.format(name="hairpin", fasta=ref / "hairpin.fa", **threads)
+    )
+
+
+def nfcore_reference(folder: Path, hairpin_fa: Path) -> Path:
+    """nf-core's two references in ``folder`` (untimed): ``mature.fa`` (miRBase 22.1 mature sequences
+    bundled with the project, species of the config only, first word of the name, U -> T), ``hairpin.fa``
+    (a copy of exomir's hairpin reference, DNA), each with its bowtie index ``bowtie/{mature,hairpin}``
+    and a samtools ``.fai`` (for ``samtools stats --reference``)."""
+    import yaml
+
+    species = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text()).get("species", "hsa")
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "bowtie").mkdir(parents=True)
+    records, keep = [], False
+    with gzip.open(PROJECT / "resources" / "mirbase" / "22.1" / f"mature_{species}.fa.gz", "rt") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith(">"):
+                name = line[1:].split()[0]
+                keep = name.startswith(species + "-")
+                if keep:
+                    records.append(f">{name}")
+            elif keep and line:
+                records.append(line.upper().replace("U", "T"))
+    (folder / "mature.fa").write_text("\n".join(records) + "\n")
+    shutil.copyfile(hairpin_fa, folder / "hairpin.fa")
+    for name in ("mature", "hairpin"):
+        run_quiet(["bowtie-build", "--threads", str(THREADS), str(folder / f"{name}.fa"), str(folder / "bowtie" / name)])
+        run_quiet(["samtools", "faidx", str(folder / f"{name}.fa")])
+    return folder
+
+
+def rna_class_names(release_only: bool = False) -> list[str]:
+    """RNA-class library names of the project's config (``qc.rna_classes``, priority order);
+    ``release_only``: those ``quantify_sample`` gets (none if ``quantify.release_to_better_rna_class``
+    is false, all if the key is missing)."""
+    import yaml
+
+    config = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())
+    names = [entry["name"] for entry in (config.get("qc") or {}).get("rna_classes") or []]
+    if release_only and not (config.get("quantify") or {}).get("release_to_better_rna_class", True):
+        return []
+    return names
 
 
 def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
@@ -372,7 +476,11 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
         sheet.append({"sample": f"UNUSED{i + 1}", "condition": condition, "fastq": f"data/UNUSED{i + 1}.fastq.gz"})
     write_workdir(smk, sheet, contrasts=[], design="~ condition")
     ref = "results/references/hsa"
-    run_quiet(snakemake_cmd(smk, f"{ref}/bowtie/hairpin.1.ebwt", f"{ref}/mature.tsv"))
+    # references, the hairpin index and the QC stage's RNA-class indexes (results/qc/rna_classes/
+    # {name}.*.ebwt, names from config qc.rna_classes), built untimed by the same Snakemake
+    class_prefixes = [f"results/qc/rna_classes/{name}" for name in rna_class_names()]
+    run_quiet(snakemake_cmd(smk, f"{ref}/bowtie/hairpin.1.ebwt", f"{ref}/mature.tsv",
+                            *(f"{prefix}.1.ebwt" for prefix in class_prefixes)))
     def clean_sample_outputs() -> None:
         for folder in ("results/preprocess", "results/quantify", "logs/trim_and_collapse", "logs/quantify_sample",
                        "logs/detect_adapter"):
@@ -399,7 +507,9 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
     rows.append(
         measure_best(
             "piece_quantify_sample",
-            [PYTHON, "-c", PIECE_QUANT, str(pieces / f"{SAMPLE}.collapsed.tsv.gz"), str(smk / ref), str(pieces)],
+            [PYTHON, "-c", PIECE_QUANT, str(pieces / f"{SAMPLE}.collapsed.tsv.gz"), str(smk / ref), str(pieces),
+             json.dumps([[name, str(smk / f"results/qc/rna_classes/{name}")]
+                         for name in rna_class_names(release_only=True)])],
             repeats,
         )
     )
@@ -431,8 +541,12 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
 
     # baseline: align every trimmed read of 16-36 nt
     window_fa = run / "trimmed_16_36.fa"
-    length_filter = LENGTH_FILTER_FASTQ if trimmed_is_fastq else LENGTH_FILTER
-    run_quiet(length_filter.format(lo=MIN_LENGTH, hi=MAX_LENGTH, src=trimmed_fa, dst=window_fa))
+    window_fq = run / "trimmed_16_36.fastq"
+    if trimmed_is_fastq:
+        run_quiet(LENGTH_WINDOW_FASTA_FASTQ.format(lo=MIN_LENGTH, hi=MAX_LENGTH, src=trimmed_fa, dst=window_fa,
+                                                   dst_fq=window_fq))
+    else:
+        run_quiet(LENGTH_FILTER.format(lo=MIN_LENGTH, hi=MAX_LENGTH, src=trimmed_fa, dst=window_fa))
     trimmed_fa.unlink()
     window_reads = sum(1 for _ in open(window_fa, "rb")) // 2
     rows.append(
@@ -444,6 +558,28 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
         )
     )
     window_fa.unlink()
+
+    # nf-core/smrnaseq's actual practice: mature then hairpin bowtie on every read, BAMs sorted,
+    # indexed, samtools stats / flagstat / idxstats (one bash script; indexes built untimed)
+    if trimmed_is_fastq:
+        nfcore_ref = nfcore_reference(run / "nfcore_ref", smk / ref / "hairpin.fa")
+        nfcore = run / "nfcore"
+
+        def fresh_nfcore_dir() -> None:
+            shutil.rmtree(nfcore, ignore_errors=True)
+            nfcore.mkdir()
+
+        rows.append(
+            measure_best(
+                "baseline_nfcore_mirna_quant", nfcore_script(nfcore, window_fq, nfcore_ref), repeats,
+                before=fresh_nfcore_dir,
+            )
+        )
+        nfcore_counts = nfcore_summary(nfcore)
+        window_fq.unlink()
+        shutil.rmtree(nfcore)
+    else:
+        nfcore_counts = {}
 
     # the same alignment on the unique sequences only (exomir's first bowtie pass, without its
     # Python re-scoring): how much alignment work collapsing saves
@@ -493,6 +629,15 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
         ),
         "ratio_baseline_vs_quant_wall": ratio(by["baseline_bowtie_all_reads"]["wall_s"], quant_wall),
         "ratio_baseline_vs_quant_cpu": ratio(by["baseline_bowtie_all_reads"]["cpu_s"], quant_cpu),
+        **({
+            "ratio_nfcore_baseline_vs_quant_wall": ratio(by["baseline_nfcore_mirna_quant"]["wall_s"], quant_wall),
+            "ratio_nfcore_baseline_vs_quant_cpu": ratio(by["baseline_nfcore_mirna_quant"]["cpu_s"], quant_cpu),
+            "ratio_nfcore_baseline_vs_minimal_baseline_cpu": ratio(
+                by["baseline_nfcore_mirna_quant"]["cpu_s"], by["baseline_bowtie_all_reads"]["cpu_s"]
+            ),
+            "peak_tree_rss_nfcore_baseline_mb": by["baseline_nfcore_mirna_quant"]["peak_tree_rss_mb"],
+            **nfcore_counts,
+        } if "baseline_nfcore_mirna_quant" in by else {}),
         "ratio_bowtie_all_reads_vs_unique_wall": ratio(
             by["baseline_bowtie_all_reads"]["wall_s"], by["bowtie_unique_sequences"]["wall_s"]
         ),
@@ -504,11 +649,27 @@ def bench_size(reads: int, work: Path, repeats: int = 1) -> dict:
         "peak_tree_rss_chain_mb": by["exomir_chain_snakemake"]["peak_tree_rss_mb"],
     }
     for step in ("floor_gzip_wc", "cutadapt_alone", "exomir_chain_snakemake", "piece_trim_and_collapse",
-                 "piece_quantify_sample", "collapse_only", "baseline_bowtie_all_reads", "bowtie_unique_sequences"):
+                 "piece_quantify_sample", "collapse_only", "baseline_bowtie_all_reads", "baseline_nfcore_mirna_quant",
+                 "bowtie_unique_sequences"):
+        if step not in by:
+            continue
         summary[f"wall_s_per_million_{step}"] = round(by[step]["wall_s"] / (raw_reads / 1e6), 2)
     print("  " + json.dumps(summary), flush=True)
     shutil.rmtree(run / "snakemake" / ".snakemake", ignore_errors=True)
     return {"rows": rows, "summary": summary}
+
+
+def nfcore_summary(folder: Path) -> dict:
+    """Reads aligned by the nf-core baseline's two bowtie runs (their logs) and BAM records (idxstats)."""
+    out = {}
+    for name in ("mature", "hairpin"):
+        log = (folder / f"{name}.bowtie.log").read_text()
+        aligned = [line for line in log.splitlines() if line.startswith("# reads with at least one")]
+        if aligned:
+            out[f"nfcore_{name}_reads_aligned"] = int(aligned[0].split(":")[1].split()[0])
+        idx = [line.split("\t") for line in (folder / f"{name}.idxstats").read_text().splitlines()]
+        out[f"nfcore_{name}_alignments"] = sum(int(row[2]) for row in idx)
+    return out
 
 
 def ratio(a: float, b: float) -> float:
@@ -729,11 +890,14 @@ def main(argv: list[str] | None = None) -> int:
     if "reads" not in skip:
         repeats = [int(r) for r in args.repeats.split(",")]
         repeats = repeats * len(sizes) if len(repeats) == 1 else repeats + [repeats[-1]] * (len(sizes) - len(repeats))
-        per_size = [bench_size(n, work, r) for n, r in zip(sizes, repeats)]
-        steps = [r for s in per_size for r in s["rows"]]
-        summaries = [s["summary"] for s in per_size]
-        write_tsv(steps, results / f"{tag}_steps.tsv")
-        write_tsv(summaries, results / f"{tag}_summary.tsv")
+        per_size = []
+        for n, r in zip(sizes, repeats):
+            per_size.append(bench_size(n, work, r))
+            # written after every size: a run stopped early keeps the sizes it finished
+            steps = [row for s in per_size for row in s["rows"]]
+            summaries = [s["summary"] for s in per_size]
+            write_tsv(steps, results / f"{tag}_steps.tsv")
+            write_tsv(summaries, results / f"{tag}_summary.tsv")
         report["sizes"] = summaries
         if len(summaries) > 1:
             first_s, last_s = summaries[0], summaries[-1]

@@ -181,6 +181,37 @@ def test_count_fastq_stream_across_blocks(monkeypatch):
         assert counts == {b"ACGT": 3, b"": 1, b"TTTTTTTT": 1, b"GG": 1}
 
 
+def test_collapsed_order_is_count_desc_then_sequence(tmp_path):
+    """summarise's grouped ordering = sorting (sequence, count) by count desc, then sequence (bytes),
+    including sequences that are prefixes of others; write_outputs writes exactly those lines."""
+    import random
+    from collections import Counter
+
+    from exomir.preprocess import summarise, write_outputs
+
+    rng = random.Random(7)
+    counts = Counter()
+    for _ in range(3000):
+        seq = "".join(rng.choice("ACGTN") for _ in range(rng.randint(0, 40))).encode()
+        counts[seq] = rng.choice([1, 1, 1, 2, 3, 7, 7, 250, rng.randint(1, 10**6)])
+    counts.update({b"ACGTACGTACGTACGTAC": 5, b"ACGTACGTACGTACGTACG": 5, b"ACGTACGTACGTACGTA": 5})
+    report = {"read_counts": {"input": 0, "read1_with_adapter": 0, "filtered": {}}}
+    settings = TrimSettings()
+    result = summarise("s", get_kit("truseq"), settings, counts, report, None)
+    expected = sorted(
+        ((seq, n) for seq, n in counts.items() if settings.min_length <= len(seq) <= settings.max_length),
+        key=lambda item: (-item[1], item[0]),
+    )
+    assert result.collapsed_bytes == expected
+    assert result.collapsed == [(seq.decode(), n) for seq, n in expected]
+    assert result.stats["unique_sequences"] == len(expected)
+    write_outputs(result, str(tmp_path / "c.tsv.gz"), str(tmp_path / "s.tsv"), str(tmp_path / "l.tsv"))
+    lines = b"".join(b"%s\t%d\n" % row for row in expected)
+    assert gzip.decompress((tmp_path / "c.tsv.gz").read_bytes()) == b"sequence\tcount\n" + lines
+    empty = summarise("s", get_kit("truseq"), settings, Counter({b"ACG": 4}), report, None)
+    assert empty.collapsed_bytes == [] and empty.stats["unique_sequences"] == 0
+
+
 def test_cutadapt_writes_fastq_without_umi_and_named_fasta_with_umi():
     kit = get_kit("truseq")
     plain = cutadapt_command(kit, TrimSettings(), "in.fq.gz", "r.json", 2, fastq_output=True)

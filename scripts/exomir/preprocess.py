@@ -39,7 +39,6 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from operator import itemgetter
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -262,13 +261,19 @@ class TrimResult:
 
     stats: dict
     lengths: dict[int, int]
-    #: passing inserts, sorted by count descending then sequence (bytes, as read from cutadapt)
-    collapsed_bytes: list[tuple[bytes, int]]
+    #: passing inserts grouped by count: ``(count, sequences)`` by count descending, each
+    #: group's sequences sorted (bytes, as read from cutadapt)
+    collapsed_groups: list[tuple[int, list[bytes]]]
+
+    @property
+    def collapsed_bytes(self) -> list[tuple[bytes, int]]:
+        """The passing inserts as ``(sequence, count)``, by count descending then sequence."""
+        return [(seq, count) for count, group in self.collapsed_groups for seq in group]
 
     @property
     def collapsed(self) -> list[tuple[str, int]]:
         """The collapsed inserts as text."""
-        return [(seq.decode("ascii"), count) for seq, count in self.collapsed_bytes]
+        return [(seq.decode("ascii"), count) for count, group in self.collapsed_groups for seq in group]
 
 
 def summarise(
@@ -285,17 +290,14 @@ def summarise(
     """
     seqs = list(counts)
     n_unique = len(seqs)
-    lens = np.fromiter(map(len, seqs), dtype=np.int64, count=n_unique)
+    lens = np.array(list(map(len, seqs)), dtype=np.int64)  # half the CPU of np.fromiter(map(...))
     cnts = np.fromiter(counts.values(), dtype=np.int64, count=n_unique)
     by_length = np.bincount(lens, weights=cnts).astype(np.int64) if n_unique else np.zeros(1, np.int64)
     dimers = int(cnts[lens <= DIMER_MAX_LENGTH].sum())
     too_short = int(cnts[(lens > DIMER_MAX_LENGTH) & (lens < settings.min_length)].sum())
     too_long = int(cnts[lens > settings.max_length].sum())
     keep = np.flatnonzero((lens >= settings.min_length) & (lens <= settings.max_length))
-    kept = list(zip(map(seqs.__getitem__, keep.tolist()), cnts[keep].tolist()))
-    # by sequence, then (stable) by count descending: count desc, ties by sequence
-    kept.sort()
-    kept.sort(key=itemgetter(1), reverse=True)
+    groups = _groups_by_count(seqs, keep, cnts[keep], settings.max_length)
     read_counts = report["read_counts"]
     filtered = read_counts["filtered"]
     other = sum(
@@ -315,9 +317,36 @@ def summarise(
         "umi_reads": dedup.counts.umi_reads if dedup else 0,
         "umi_deduplicated_reads": dedup.deduplicated_reads if dedup else 0,
         "passing_reads": int(cnts[keep].sum()),
-        "unique_sequences": len(kept),
+        "unique_sequences": int(keep.size),
     }
-    return TrimResult(stats, {n: int(r) for n, r in enumerate(by_length.tolist())}, kept)
+    return TrimResult(stats, {n: int(r) for n, r in enumerate(by_length.tolist())}, groups)
+
+
+def _groups_by_count(
+    seqs: list[bytes], keep: np.ndarray, kept_counts: np.ndarray, max_length: int
+) -> list[tuple[int, list[bytes]]]:
+    """``(count, sorted sequences)`` for the sequences ``seqs[keep]``, by count descending.
+
+    The order of the collapsed table (count descending, ties by sequence) without sorting
+    ``(sequence, count)`` tuples: a stable argsort on the counts groups equal counts, and each
+    group (most sequences are in the count-1 group) is sorted as fixed-width numpy bytes
+    (``S{max_length}``: no sequence is longer). For sequences without NUL bytes (cutadapt
+    output) that is the order of Python ``bytes``: numpy pads with NULs, so a prefix sorts
+    first. About a third of the CPU of the two list sorts of tuples it replaces, same order.
+    """
+    if keep.size == 0:
+        return []
+    order = np.argsort(-kept_counts, kind="stable")
+    counts_desc = kept_counts[order]
+    ordered = np.array(list(map(seqs.__getitem__, keep[order].tolist())), dtype=f"S{max_length}")
+    starts = np.flatnonzero(np.diff(counts_desc)) + 1
+    bounds = [0, *starts.tolist(), int(counts_desc.size)]
+    groups = []
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        group = ordered[start:end]
+        group.sort()
+        groups.append((int(counts_desc[start]), group.tolist()))
+    return groups
 
 
 def check_accounting(stats: dict, written: int, dedup: UmiDeduplicator | None) -> None:
@@ -454,9 +483,11 @@ def write_outputs(result: TrimResult, out_collapsed: str, out_stats: str, out_le
     # ~15% larger intermediate; still mtime=0, so the bytes stay deterministic.
     with atomic_open(out_collapsed, "wb", compresslevel=COLLAPSED_GZIP_LEVEL) as handle:
         handle.write(b"sequence\tcount\n")
-        rows = result.collapsed_bytes
-        for start in range(0, len(rows), 200_000):
-            handle.write(b"".join([b"%s\t%d\n" % row for row in rows[start : start + 200_000]]))
+        # one join per count group: "seq<TAB>count<NL>" lines share their "<TAB>count<NL>" tail
+        for count, group in result.collapsed_groups:
+            tail = b"\t%d\n" % count
+            for start in range(0, len(group), 200_000):
+                handle.write(tail.join(group[start : start + 200_000]) + tail)
     with atomic_open(out_stats, "wt") as handle:
         handle.write("\t".join(STATS_COLUMNS) + "\n")
         handle.write("\t".join(str(result.stats[c]) for c in STATS_COLUMNS) + "\n")

@@ -19,7 +19,9 @@ Alignment (bowtie 1, ``--norc -a --best --strata -v <mismatches>``)
     passes 2..(1 + ``max_3p_addition``) re-align the still unaligned sequences
     with 1, 2, 3 nucleotides trimmed from the 3' end (bowtie ``-3 k``); so do
     sequences whose best hit so far carries an addition longer than the trim,
-    which finds the other loci where the same addition fits. Every
+    which finds the other loci where the same addition fits. Unaligned
+    sequences that no trimmed pass can align (exact seed test,
+    :func:`could_align_trimmed`) are left out of those passes. Every
     hit is then re-scored on the full sequence against the hairpin
     (:func:`score_hit`): the non-templated addition is the longest 3' suffix
     of at most ``max_3p_addition`` (3) bases that starts at a mismatch (or a
@@ -601,7 +603,7 @@ def could_align_trimmed(
     none of whose seeds occurs in any hairpin is dropped; bowtie would find
     nothing for it in any trimmed pass. Sequences too short for seeds of
     ``SEED_MIN`` nt are kept. In plasma libraries this removes most non-miRNA
-    sequences (73% of the unaligned ones of a 5M-read demo sample).
+    sequences (about 70% of the unaligned ones of a 5M-read demo sample).
     """
     parts = settings.mismatches + 1
     by_length: dict[int, list[int]] = {}
