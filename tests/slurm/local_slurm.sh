@@ -4,7 +4,11 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE=/run/exomir-slurm
+CONF=/etc/slurm/slurm.conf
+MARK="# written by exomir tests/slurm/local_slurm.sh; removed on stop"
 log() { printf '[local_slurm] %s\n' "$*" >&2; }
+# ours: written by this script (MARK), or by its versions before the mark (template's first line)
+ours() { [ -f "$CONF" ] && grep -qF -e "$MARK" -e "# Single-node SLURM on localhost for the cluster tests" "$CONF"; }
 
 stop() {
     local pidfile
@@ -14,6 +18,15 @@ stop() {
         fi
     done
     sleep 0.5
+    # Without a controller, a slurm.conf left behind makes every SLURM client call (and so
+    # every Snakemake start: the SLURM executor plugin runs 'scontrol show config' when
+    # loaded) wait ~9 s for a timeout. Remove ours; put back one that was there before.
+    if ours; then
+        rm -f "$CONF"
+        if [ -f "$STATE/slurm.conf.before" ]; then
+            mv "$STATE/slurm.conf.before" "$CONF"
+        fi
+    fi
     log "stopped"
 }
 
@@ -30,8 +43,14 @@ start() {
     # Leave 2 GB to the system; SLURM refuses jobs asking more than RealMemory.
     mem=$(( $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) - 2048 ))
     mkdir -p "$STATE/slurmctld" "$STATE/slurmd" /etc/slurm /run/munge
-    sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$cpus/g" -e "s/@MEM@/$mem/g" -e "s#@STATE@#$STATE#g" \
-        "$HERE/slurm.conf.in" > /etc/slurm/slurm.conf
+    if [ -f "$CONF" ] && ! ours; then
+        cp -p "$CONF" "$STATE/slurm.conf.before"  # a site's own config: restored on stop
+    fi
+    {
+        echo "$MARK"
+        sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$cpus/g" -e "s/@MEM@/$mem/g" -e "s#@STATE@#$STATE#g" \
+            "$HERE/slurm.conf.in"
+    } > "$CONF"
     [ -s /etc/munge/munge.key ] || /usr/sbin/mungekey --create >/dev/null 2>&1 || true
     chown -R munge:munge /run/munge /etc/munge 2>/dev/null || true
     if ! [ -S /run/munge/munge.socket.2 ]; then
