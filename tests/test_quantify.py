@@ -27,7 +27,6 @@ from exomir.quantify import (
     read_features,
     score_hit,
 )
-from exomir.qc import prepare_rna_class_fasta
 from exomir.references import bundled_paths, prepare_references
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,18 +118,11 @@ def hsa_ref(tmp_path_factory):
         out_mature=str(base / "mature.tsv"),
         out_checksums=str(base / "c.tsv"),
     )
-    # the default config's RNA-class libraries, prepared and indexed as the QC stage does
-    class_indexes = []
-    for name in ("trna", "rrna", "snrna"):
-        fasta = base / "rna_classes" / f"{name}.fa"
-        fasta.parent.mkdir(exist_ok=True)
-        prepare_rna_class_fasta(ROOT / "resources" / "rna_classes" / f"{name}.fa", fasta, name)
-        class_indexes.append((name, build_index(fasta, base / "rna_classes" / name)))
     return {
         "hairpin": str(base / "hairpin.fa"),
         "mature": str(base / "mature.tsv"),
         "index": build_index(base / "hairpin.fa", base / "bowtie" / "hairpin"),
-        "rna_class_indexes": class_indexes,
+        "rna_class_indexes": _measure_module().prepare_rna_class_indexes(base / "rna_classes"),
     }
 
 

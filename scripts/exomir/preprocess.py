@@ -185,13 +185,14 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _split_records(block: bytes, leftover: bytes) -> tuple[list[bytes], bytes]:
-    """Complete FASTA line pairs of ``leftover + block``; returns (lines, new leftover)."""
-    data = leftover + block
-    lines = data.split(b"\n")
+def _split_records(block: bytes, leftover: bytes, lines_per_record: int = 2) -> tuple[list[bytes], bytes]:
+    """Lines of the complete records of ``leftover + block``; returns (lines, new leftover)."""
+    lines = (leftover + block).split(b"\n")
     rest = lines.pop()
-    if len(lines) % 2:
-        rest = lines.pop() + b"\n" + rest
+    incomplete = len(lines) % lines_per_record
+    if incomplete:
+        rest = b"\n".join(lines[-incomplete:]) + b"\n" + rest
+        del lines[-incomplete:]
     return lines, rest
 
 
@@ -203,13 +204,7 @@ def count_fastq_stream(stream) -> Counter:
         block = stream.read(_BLOCK)
         if not block:
             break
-        lines = (leftover + block).split(b"\n")
-        rest = lines.pop()
-        incomplete = len(lines) % 4
-        if incomplete:
-            rest = b"\n".join(lines[-incomplete:]) + b"\n" + rest
-            del lines[-incomplete:]
-        leftover = rest
+        lines, leftover = _split_records(block, leftover, lines_per_record=4)
         counts.update(lines[1::4])
     if leftover.strip():
         lines = leftover.split(b"\n")
@@ -273,7 +268,7 @@ class TrimResult:
     @property
     def collapsed(self) -> list[tuple[str, int]]:
         """The collapsed inserts as text."""
-        return [(seq.decode("ascii"), count) for count, group in self.collapsed_groups for seq in group]
+        return [(seq.decode("ascii"), count) for seq, count in self.collapsed_bytes]
 
 
 def summarise(

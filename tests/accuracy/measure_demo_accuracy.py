@@ -123,21 +123,29 @@ def prepare_hsa(workdir: Path) -> dict:
         ["bowtie-build", "-q", str(workdir / "hairpin.fa"), str(workdir / "bowtie" / "hairpin")],
         check=True,
     )
-    # the default config's RNA-class libraries, prepared and indexed as the QC stage does
-    class_indexes = []
-    for name in RNA_CLASSES:
-        fasta = workdir / "rna_classes" / f"{name}.fa"
-        fasta.parent.mkdir(exist_ok=True)
-        prepare_rna_class_fasta(ROOT / "resources" / "rna_classes" / f"{name}.fa", fasta, name)
-        prefix = workdir / "rna_classes" / name
-        subprocess.run(["bowtie-build", "-q", str(fasta), str(prefix)], check=True)
-        class_indexes.append((name, str(prefix)))
     return {
         "hairpin": str(workdir / "hairpin.fa"),
         "mature": str(workdir / "mature.tsv"),
         "index": str(workdir / "bowtie" / "hairpin"),
-        "rna_class_indexes": class_indexes,
+        "rna_class_indexes": prepare_rna_class_indexes(workdir / "rna_classes"),
     }
+
+
+def prepare_rna_class_indexes(workdir: Path) -> list[tuple[str, str]]:
+    """The default config's RNA-class libraries, prepared and indexed as the QC stage does.
+
+    Returns (class name, bowtie index prefix) pairs in priority order, the
+    ``rna_class_indexes`` argument of :func:`exomir.quantify.quantify_sample`.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    class_indexes = []
+    for name in RNA_CLASSES:
+        fasta = workdir / f"{name}.fa"
+        prepare_rna_class_fasta(ROOT / "resources" / "rna_classes" / f"{name}.fa", fasta, name)
+        prefix = workdir / name
+        subprocess.run(["bowtie-build", "-q", str(fasta), str(prefix)], check=True)
+        class_indexes.append((name, str(prefix)))
+    return class_indexes
 
 
 def trim_sample(

@@ -39,18 +39,28 @@ def get_rna_class_fasta(wildcards):
     return QC_RNA_CLASS_FASTA[wildcards.rna_class]
 
 
+def rna_class_index_prefixes(names):
+    """bowtie index prefixes of the RNA classes ``names``, in the given (priority) order."""
+    return [f"results/qc/rna_classes/{name}" for name in names]
+
+
+def rna_class_index_files(names):
+    """All bowtie index files of the RNA classes ``names``."""
+    return [
+        prefix + suffix
+        for prefix in rna_class_index_prefixes(names)
+        for suffix in QC_INDEX_SUFFIXES
+    ]
+
+
 def get_rna_class_index_prefixes():
     """bowtie index prefixes of the RNA classes, in priority (config) order."""
-    return [f"results/qc/rna_classes/{name}" for name in QC_RNA_CLASSES]
+    return rna_class_index_prefixes(QC_RNA_CLASSES)
 
 
 def get_rna_class_indexes(wildcards):
     """All bowtie index files of all RNA classes (inputs of qc_composition)."""
-    return [
-        prefix + suffix
-        for prefix in get_rna_class_index_prefixes()
-        for suffix in QC_INDEX_SUFFIXES
-    ]
+    return rna_class_index_files(QC_RNA_CLASSES)
 
 
 def get_spikein_fasta(wildcards):
@@ -66,13 +76,9 @@ RELEASE_RNA_CLASSES = (
 
 def get_release_rna_class_prefixes():
     """bowtie index prefixes of RELEASE_RNA_CLASSES, in priority (config) order."""
-    return [f"results/qc/rna_classes/{name}" for name in RELEASE_RNA_CLASSES]
+    return rna_class_index_prefixes(RELEASE_RNA_CLASSES)
 
 
 def get_release_rna_class_indexes(wildcards):
     """All bowtie index files of RELEASE_RNA_CLASSES (inputs of quantify_sample)."""
-    return [
-        prefix + suffix
-        for prefix in get_release_rna_class_prefixes()
-        for suffix in QC_INDEX_SUFFIXES
-    ]
+    return rna_class_index_files(RELEASE_RNA_CLASSES)
