@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ROOT
+from support import ROOT
 
 SCHEMAS = ROOT / "workflow" / "schemas"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COMPARED, SNAKEFILE, SNAKEMAKE, checksums, run_snakemake
+from support import COMPARED, SNAKEFILE, SNAKEMAKE, checksums, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import COMPARED, IN_CI, ROOT, checksums, run_snakemake
+from support import COMPARED, IN_CI, ROOT, checksums, run_snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, default_config, make_workdir, run_snakemake
+from support import ROOT, default_config, make_workdir, run_snakemake
 from enaserver import ENAServer
 
 READS = ROOT / "tests" / "data" / "reads"

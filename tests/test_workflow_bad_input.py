@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, default_config, make_workdir, run_snakemake
+from support import ROOT, default_config, make_workdir, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from conftest import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.workflow
 

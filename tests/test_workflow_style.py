@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SNAKEMAKE
+from support import ROOT, SNAKEMAKE
 
 
 def test_snakemake_lint_is_clean():
