@@ -92,8 +92,24 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike, index: bool = False) ->
         df.to_csv(handle, sep="\t", index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
+#: Columns that hold sample IDs: always read as written (``0123`` stays ``0123``, ``NA`` stays ``NA``).
+SAMPLE_ID_COLUMNS = ("sample",)
+
+
 def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
-    """Read a tab-separated table written by :func:`write_tsv`."""
+    """Read a tab-separated table written by :func:`write_tsv`.
+
+    Sample-ID columns (:data:`SAMPLE_ID_COLUMNS`) are read as the literal text
+    whatever ``dtype`` says: a per-sample table read back with type guessing
+    turned sample ``0123`` into 123 (issue 15.2).
+    """
     import pandas as pd
 
+    dtype = kwargs.get("dtype")
+    if dtype is not str:
+        if isinstance(dtype, dict):
+            kwargs["dtype"] = {k: v for k, v in dtype.items() if k not in SAMPLE_ID_COLUMNS}
+        converters = dict(kwargs.get("converters") or {})
+        converters.update({column: str for column in SAMPLE_ID_COLUMNS if column not in converters})
+        kwargs["converters"] = converters
     return pd.read_csv(path, sep="\t", **kwargs)

@@ -1103,7 +1103,7 @@ def build_matrices(
             columns={"mature": "mirna", "count": sample}
         )
         isomir_parts.append(part.set_index(["sequence", "mirna", "status", "isomir_type"]))
-        stats_rows.append(read_tsv(stats_path))
+        stats_rows.append(read_tsv(stats_path, dtype={"sample": str}))
     mapping = pd.concat(stats_rows, ignore_index=True)
     mapping["sample"] = mapping["sample"].astype(str)
     if list(mapping["sample"]) != list(samples):
