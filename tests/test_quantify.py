@@ -806,3 +806,28 @@ def test_accuracy_demo_subset(hsa_ref, tmp_path):
     assert released == 5  # 3 counted before (above) + 2 that were hairpin-only or ambiguous
     # The merged feature of miR-520b-5p is counted (it was always 0 when these reads were ambiguous).
     assert counts.loc["hsa-miR-519a-2-5p/hsa-miR-520b-5p", "BC01"] > 0
+
+
+def test_issue15_2_sample_id_0123_survives_quantify_matrices(toy_run, toy_ref, tmp_path):
+    """Defect 15.2: stats read back without dtype=str turned sample 0123 into 123 and
+    quantify_matrices failed with 'per-sample stats files are not in sample order'."""
+    _tmp, out, _stats, _a, _s2 = toy_run
+    stats = tmp_path / "0123.stats.tsv"
+    header, row = (out / "s1.stats.tsv").read_text().splitlines()[:2]
+    stats.write_text(header + "\n" + "\t".join(["0123"] + row.split("\t")[1:]) + "\n")
+    paths = {name: str(tmp_path / f"{name}.tsv") for name in ("m", "h", "mr", "hr", "i", "s")}
+    build_matrices(
+        samples=["0123", "s2"],
+        assignments=[str(out / "s1.assignments.tsv.gz"), str(out / "s2.assignments.tsv.gz")],
+        stats=[str(stats), str(out / "s2.stats.tsv")],
+        mature_tsv=toy_ref["mature"],
+        hairpin_fa=toy_ref["hairpin"],
+        out_mature=paths["m"],
+        out_hairpin=paths["h"],
+        out_mature_rpm=paths["mr"],
+        out_hairpin_rpm=paths["hr"],
+        out_isomirs=paths["i"],
+        out_mapping_stats=paths["s"],
+    )
+    assert (tmp_path / "m.tsv").read_text().splitlines()[0].split("\t") == ["mirna", "0123", "s2"]
+    assert pd.read_csv(paths["s"], sep="\t", dtype=str)["sample"].tolist() == ["0123", "s2"]
