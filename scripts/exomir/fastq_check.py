@@ -94,6 +94,41 @@ def _not_fastq(first: bytes, path: str, sample: str) -> ExomirInputError:
 def check_fastq(path: str | os.PathLike, sample: str, n_records: int = 10000) -> FastqSummary:
     """Check the first ``n_records`` records of one FASTQ file; raise ``ExomirInputError``."""
     path = str(path)
+    _check_file(path, sample)
+    head = _check_compression(path, sample)
+    try:
+        with _open_binary(path, head) as handle:
+            scan = _scan_records(handle, path, sample, n_records)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError, lzma.LZMAError) as exc:
+        if isinstance(exc, ExomirInputError):
+            raise
+        raise _error(
+            f"compressed file is truncated or corrupt ({exc})",
+            path,
+            sample,
+            "re-copy or re-download the file and check it with 'gzip -t'",
+        ) from None
+    if scan.records == 0:
+        raise _error("file contains no reads", path, sample, "re-copy or re-download the file")
+    _check_encoding(scan, path, sample)
+    if scan.crlf:
+        LOG.warning("sample %s, file %s: Windows line endings (CRLF); accepted, \\r is ignored", sample, path)
+    low, high = (chr(scan.min_q), chr(scan.max_q)) if scan.records else ("", "")
+    return FastqSummary(path, scan.records, scan.crlf, low, high)
+
+
+@dataclasses.dataclass
+class _Scan:
+    """Running totals of :func:`_scan_records`."""
+
+    records: int = 0
+    crlf: bool = False
+    min_q: int = 255
+    max_q: int = 0
+
+
+def _check_file(path: str, sample: str) -> None:
+    """The path exists, is a readable non-empty file and is not named as read 2."""
     if not os.path.exists(path):
         raise _error(
             "file does not exist",
@@ -114,6 +149,10 @@ def check_fastq(path: str | os.PathLike, sample: str, n_records: int = 10000) ->
             sample,
             "small RNA inserts are read from read 1 only: list only the R1 file(s) of this sample",
         )
+
+
+def _check_compression(path: str, sample: str) -> bytes:
+    """Return the first bytes; refuse bzip2/xz and '.gz' files that are not gzip."""
     with open(path, "rb") as raw:
         head = raw.read(8)
     if head.startswith((BZ2_MAGIC, XZ_MAGIC)):
@@ -123,99 +162,97 @@ def check_fastq(path: str | os.PathLike, sample: str, n_records: int = 10000) ->
             sample,
             "recompress it with gzip (e.g. 'bzcat FILE.bz2 | gzip > FILE.gz')",
         )
-    records = 0
-    crlf = False
-    min_q, max_q = 255, 0
-    try:
-        with _open_binary(path, head) as handle:
-            first = handle.read(512)
-            if not first:
-                raise _error(
-                    "file contains no reads (empty after decompression)",
-                    path,
-                    sample,
-                    "re-copy or re-download the file",
-                )
-            if not first.startswith(b"@"):
-                raise _not_fastq(first, path, sample)
-            lines = _lines(first, handle)
-            line_no = 0
-            while records < n_records:
-                header = next(lines, None)
-                if header is None:
-                    break
-                seq, plus, qual = next(lines, None), next(lines, None), next(lines, None)
-                line_no += 4
-                if header.endswith(b"\r"):
-                    crlf = True
-                header, seq, plus, qual = (
-                    None if x is None else x.rstrip(b"\r") for x in (header, seq, plus, qual)
-                )
-                where = f"record {records + 1} (line {line_no - 3})"
-                if not header.startswith(b"@"):
-                    raise _error(
-                        f"malformed FASTQ: {where} does not start with '@'",
-                        path,
-                        sample,
-                        "the file is corrupted or not FASTQ; re-create it from the source",
-                    )
-                if qual is None or plus is None or seq is None:
-                    raise _error(
-                        f"malformed FASTQ: {where} is incomplete (the file ends inside a record)",
-                        path,
-                        sample,
-                        "the file is truncated; re-copy or re-download it",
-                    )
-                if not plus.startswith(b"+"):
-                    raise _error(
-                        f"malformed FASTQ: {where} has no '+' separator line",
-                        path,
-                        sample,
-                        "each record must have 4 lines (@name, sequence, +, qualities); "
-                        "multi-line FASTQ is not supported",
-                    )
-                if len(seq) != len(qual):
-                    raise _error(
-                        f"malformed FASTQ: {where} has {len(seq)} bases but {len(qual)} quality scores",
-                        path,
-                        sample,
-                        "the file is corrupted; re-create it from the source",
-                    )
-                if records == 0:
-                    fields = header.split(maxsplit=1)
-                    if len(fields) == 2 and R2_COMMENT.match(fields[1].decode(errors="replace")):
-                        raise _error(
-                            "reads are read 2 of a paired-end run (header comment '2:N:0:...')",
-                            path,
-                            sample,
-                            "small RNA inserts are read from read 1 only: list the R1 file instead",
-                        )
-                if qual:
-                    min_q = min(min_q, min(qual))
-                    max_q = max(max_q, max(qual))
-                records += 1
-    except (EOFError, zlib.error, gzip.BadGzipFile, OSError, lzma.LZMAError) as exc:
-        if isinstance(exc, ExomirInputError):
-            raise
+    # A plain FASTQ misnamed .gz is still read (by content); anything else named .gz is
+    # reported as "not gzip", the real problem, rather than "does not start with '@'".
+    if path.endswith(".gz") and not head.startswith(GZIP_MAGIC) and not head.lstrip().startswith(b"@"):
         raise _error(
-            f"compressed file is truncated or corrupt ({exc})",
+            f"file name ends in .gz but the file is not gzip (it starts with bytes {head[:4].hex()}, "
+            "gzip starts with 1f8b)",
             path,
             sample,
-            "re-copy or re-download the file and check it with 'gzip -t'",
-        ) from None
-    if records == 0:
-        raise _error("file contains no reads", path, sample, "re-copy or re-download the file")
-    if min_q >= ord(";") and max_q > ord("K"):
+            "the file is corrupt or mislabelled: re-copy or re-download it and check it with 'gzip -t'",
+        )
+    return head
+
+
+def _scan_records(handle: IO[bytes], path: str, sample: str, n_records: int) -> _Scan:
+    """Read up to ``n_records`` four-line records, checking each one."""
+    first = handle.read(512)
+    if not first:
+        raise _error("file contains no reads (empty after decompression)", path, sample, "re-copy or re-download the file")
+    if not first.startswith(b"@"):
+        raise _not_fastq(first, path, sample)
+    lines = _lines(first, handle)
+    scan = _Scan()
+    while scan.records < n_records:
+        header = next(lines, None)
+        if header is None:
+            break
+        seq, plus, qual = next(lines, None), next(lines, None), next(lines, None)
+        scan.crlf = scan.crlf or header.endswith(b"\r")
+        record = [None if x is None else x.rstrip(b"\r") for x in (header, seq, plus, qual)]
+        _check_record(record, scan.records, path, sample)
+        qual = record[3]
+        if qual:
+            scan.min_q = min(scan.min_q, min(qual))
+            scan.max_q = max(scan.max_q, max(qual))
+        scan.records += 1
+    return scan
+
+
+def _check_record(record: list[bytes | None], index: int, path: str, sample: str) -> None:
+    """One record (header, sequence, '+', qualities; index from 0) is well formed."""
+    header, seq, plus, qual = record
+    where = f"record {index + 1} (line {4 * index + 1})"
+    if not header.startswith(b"@"):
         raise _error(
-            f"quality scores look like Phred+64 (characters {chr(min_q)!r}..{chr(max_q)!r}; "
+            f"malformed FASTQ: {where} does not start with '@'",
+            path,
+            sample,
+            "the file is corrupted or not FASTQ; re-create it from the source",
+        )
+    if qual is None or plus is None or seq is None:
+        raise _error(
+            f"malformed FASTQ: {where} is incomplete (the file ends inside a record)",
+            path,
+            sample,
+            "the file is truncated; re-copy or re-download it",
+        )
+    if not plus.startswith(b"+"):
+        raise _error(
+            f"malformed FASTQ: {where} has no '+' separator line",
+            path,
+            sample,
+            "each record must have 4 lines (@name, sequence, +, qualities); multi-line FASTQ is not supported",
+        )
+    if len(seq) != len(qual):
+        raise _error(
+            f"malformed FASTQ: {where} has {len(seq)} bases but {len(qual)} quality scores",
+            path,
+            sample,
+            "the file is corrupted; re-create it from the source",
+        )
+    if index == 0:
+        fields = header.split(maxsplit=1)
+        if len(fields) == 2 and R2_COMMENT.match(fields[1].decode(errors="replace")):
+            raise _error(
+                "reads are read 2 of a paired-end run (header comment '2:N:0:...')",
+                path,
+                sample,
+                "small RNA inserts are read from read 1 only: list the R1 file instead",
+            )
+
+
+def _check_encoding(scan: _Scan, path: str, sample: str) -> None:
+    """Refuse Phred+64 qualities (all >= ';' and some above 'K')."""
+    if scan.min_q >= ord(";") and scan.max_q > ord("K"):
+        raise _error(
+            f"quality scores look like Phred+64 (characters {chr(scan.min_q)!r}..{chr(scan.max_q)!r}; "
             "exomir needs Phred+33, as written by Illumina 1.8 and later)",
             path,
             sample,
             "convert the file, e.g. 'seqtk seq -Q64 -V in.fastq.gz | gzip > out.fastq.gz'",
         )
-    if crlf:
-        LOG.warning("sample %s, file %s: Windows line endings (CRLF); accepted, \\r is ignored", sample, path)
-    return FastqSummary(path, records, crlf, chr(min_q) if records else "", chr(max_q) if records else "")
 
 
 def _lines(first: bytes, handle: IO[bytes]):
