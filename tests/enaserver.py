@@ -24,33 +24,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from exomir.ena import FILEREPORT_FIELDS
+
 API_PATH = "/ena/portal/api"
 
-#: read_run fields this fake ENA knows (a subset of the real returnFields).
-KNOWN_FIELDS = (
-    "run_accession",
-    "experiment_accession",
-    "sample_accession",
-    "secondary_sample_accession",
-    "study_accession",
-    "secondary_study_accession",
-    "sample_alias",
-    "sample_title",
-    "scientific_name",
-    "tax_id",
-    "instrument_platform",
-    "instrument_model",
-    "library_layout",
-    "library_strategy",
-    "library_source",
-    "library_selection",
-    "read_count",
-    "base_count",
-    "first_public",
-    "fastq_ftp",
-    "fastq_md5",
-    "fastq_bytes",
-)
+#: read_run fields this fake ENA knows: the ones exomir asks for (one list, in the package).
+KNOWN_FIELDS = FILEREPORT_FIELDS
 
 
 @dataclass

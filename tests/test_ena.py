@@ -57,6 +57,7 @@ def download(server, accession, tmp_path, **kwargs):
         scheme="http",
         backoff=0.01,
         timeout=10,
+        file_hosts={server.host.split(":")[0]},
         **kwargs,
     )
 
@@ -261,14 +262,14 @@ def test_choose_fastq_paired_with_unpaired_reads_file():
         "fastq_md5": "a;b;c",
         "fastq_bytes": "1;2;3",
     }
-    file, warnings = ena.choose_fastq(report, "https")
+    file, warnings = ena.choose_fastq(report, "https", {"h"})
     assert (file["url"], file["md5"], file["bytes"], file["read_used"]) == ("https://h/SRR1_1.fastq.gz", "b", 2, "1")
     assert len(warnings) == 1
 
 
 def test_choose_fastq_paired_layout_with_one_file_warns():
     report = {"run_accession": "SRR1", "library_layout": "PAIRED", "fastq_ftp": "h/x.fq.gz", "fastq_md5": "a"}
-    file, warnings = ena.choose_fastq(report)
+    file, warnings = ena.choose_fastq(report, file_hosts={"h"})
     assert file["read_used"] == "single" and file["bytes"] is None
     assert warnings == ["library_layout is PAIRED but ENA provides one FASTQ (x.fq.gz); it is analysed as single-end"]
 

@@ -14,7 +14,9 @@ per-rule conda environment.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import errno
 import gzip
 import hashlib
 import http.client
@@ -74,6 +76,7 @@ def fetch_verified(
     expect: str = "any",
     backoff: float = 2.0,
     expected_bytes: int | None = None,
+    min_rate: float = 0,
 ) -> dict[str, Any]:
     """Download ``url`` to ``dest`` and verify it; return a provenance record.
 
@@ -89,12 +92,18 @@ def fetch_verified(
         timeout: seconds without data before a connection attempt is abandoned.
         expect: one of :data:`EXPECT_KINDS`.
         backoff: seconds before the second attempt; doubled for each further one.
-        expected_bytes: size announced by the data provider, checked if given.
+        expected_bytes: size announced by the data provider, checked if given;
+            the transfer is stopped as soon as it exceeds this size (or the
+            server's Content-Length) by more than :func:`size_limit` allows.
+        min_rate: minimum average rate in bytes per second, enforced once a
+            transfer has run for ``timeout`` seconds (0: no minimum); bounds the
+            time a server sending a trickle of bytes can hold a job.
 
     Returns:
-        ``{"url", "bytes", "md5", "sha256", "date", "reused", "attempts"}``;
-        ``date`` is the UTC time (ISO 8601) the file was fetched, or the
-        modification time of a reused file.
+        ``{"url", "requested_url", "bytes", "md5", "sha256", "date", "reused", "attempts"}``;
+        ``url`` is where the file came from (after redirects), ``requested_url``
+        the address asked for; ``date`` is the UTC time (ISO 8601) the file was
+        fetched, or the modification time of a reused file.
 
     Raises:
         ExomirInputError: the URL is not HTTP(S), the server says the file
@@ -103,6 +112,36 @@ def fetch_verified(
     """
     if expect not in EXPECT_KINDS:
         raise ValueError(f"expect must be one of {EXPECT_KINDS}, not {expect!r}")
+    _check_scheme(url)
+    md5 = md5.lower().strip() if md5 else None
+    sha256 = sha256.lower().strip() if sha256 else None
+    dest = Path(dest)
+    reused = _reuse_existing(url, dest, md5, sha256, expected_bytes)
+    if reused is not None:
+        return reused
+    _remove_stale_parts(dest, timeout)
+    plan = _Plan(url, dest, md5, sha256, timeout, expect, expect == "gzip" or dest.name.endswith(".gz"),
+                 expected_bytes, float(min_rate))
+    return _with_retries(plan, max(1, int(retries)), backoff)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Everything one download attempt needs."""
+
+    url: str
+    dest: Path
+    md5: str | None
+    sha256: str | None
+    timeout: float
+    expect: str
+    check_gzip: bool
+    expected_bytes: int | None
+    min_rate: float
+
+
+def _check_scheme(url: str) -> None:
+    """Only http(s) URLs are fetched (no file://, ftp:// or bare paths)."""
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise ExomirInputError(
@@ -110,22 +149,16 @@ def fetch_verified(
             where=url,
             fix="give a full https:// URL (ENA paths like ftp.sra.ebi.ac.uk/... need 'https://' in front)",
         )
-    md5 = md5.lower().strip() if md5 else None
-    sha256 = sha256.lower().strip() if sha256 else None
-    dest = Path(dest)
-    check_gzip = expect == "gzip" or dest.name.endswith(".gz")
 
-    reused = _reuse_existing(url, dest, md5, sha256, expected_bytes)
-    if reused is not None:
-        return reused
 
-    attempts = max(1, int(retries))
+def _with_retries(plan: _Plan, attempts: int, backoff: float) -> dict[str, Any]:
+    """Run attempts with exponential backoff until one succeeds or a final error."""
     last_problem = ""
     for attempt in range(1, attempts + 1):
         try:
-            record = _attempt(url, dest, md5, sha256, timeout, expect, check_gzip, expected_bytes)
+            record = _attempt(plan)
             record["attempts"] = attempt
-            log.info("downloaded %s (%d bytes, md5 %s) to %s", url, record["bytes"], record["md5"], dest)
+            log.info("downloaded %s (%d bytes, md5 %s) to %s", record["url"], record["bytes"], record["md5"], plan.dest)
             return record
         except _RetryableError as exc:
             last_problem = str(exc)
@@ -135,20 +168,47 @@ def fetch_verified(
                     "download attempt %d/%d of %s failed (%s); retrying in %.1f s",
                     attempt,
                     attempts,
-                    url,
+                    plan.url,
                     last_problem,
                     delay,
                 )
                 time.sleep(delay)
     raise ExomirInputError(
         f"download failed after {attempts} attempt(s): {last_problem}",
-        where=url,
+        where=plan.url,
         fix=(
             "check the network connection and that the server is up, then run the workflow "
             "again (verified files already downloaded are kept); if a checksum keeps failing, "
             "the remote file or its recorded checksum is wrong: report it to the data provider"
         ),
     )
+
+
+def size_limit(announced: int) -> int:
+    """Most bytes accepted for a file announced as ``announced`` bytes: +1 % and 64 KiB.
+
+    The margin only absorbs a provider whose recorded size is slightly stale; a server
+    that sends far more (a wrong file, an endless stream) is stopped before it fills the disk.
+    """
+    return announced + max(64 << 10, announced // 100)
+
+
+def _remove_stale_parts(dest: Path, timeout: float) -> None:
+    """Delete hidden ``.part`` files of ``dest`` left by a killed download.
+
+    Only files untouched for longer than ``timeout`` (the longest a live transfer
+    waits for data) are removed, so a download running at the same time is spared.
+    """
+    if not dest.parent.is_dir():
+        return
+    cutoff = time.time() - max(float(timeout), 1.0)
+    for part in dest.parent.glob(f".{dest.name}.*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+                log.info("removed %s, left by an interrupted download", part)
+        except FileNotFoundError:
+            pass
 
 
 def file_digests(path: str | os.PathLike) -> tuple[str, str, int]:
@@ -183,6 +243,7 @@ def _reuse_existing(
     log.info("%s already present and verified (md5 %s); not downloading %s", dest, got_md5, url)
     return {
         "url": url,
+        "requested_url": url,
         "bytes": size,
         "md5": got_md5,
         "sha256": got_sha,
@@ -192,45 +253,33 @@ def _reuse_existing(
     }
 
 
-def _attempt(
-    url: str,
-    dest: Path,
-    md5: str | None,
-    sha256: str | None,
-    timeout: float,
-    expect: str,
-    check_gzip: bool,
-    expected_bytes: int | None,
-) -> dict[str, Any]:
-    """One download attempt into a temporary sibling of ``dest``."""
+def _attempt(plan: _Plan) -> dict[str, Any]:
+    """One download attempt into a temporary sibling of ``plan.dest``."""
+    dest = plan.dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            size, got_md5, got_sha = _stream(url, out, timeout, expected_bytes)
-        if size == 0:
-            raise ExomirInputError(
-                "the server sent an empty file",
-                where=url,
-                fix="check that the URL points to the data file itself; try again later if the provider is updating it",
-            )
-        received = f"{size} bytes received" + (f", {expected_bytes} expected" if expected_bytes is not None else "")
-        if md5 and got_md5 != md5:
-            raise _RetryableError(f"MD5 mismatch: expected {md5}, got {got_md5} ({received})")
-        if sha256 and got_sha != sha256:
-            raise _RetryableError(f"SHA-256 mismatch: expected {sha256}, got {got_sha} ({received})")
-        if expected_bytes is not None and size != expected_bytes:
-            raise _RetryableError(f"size mismatch: {received}")
-        _check_content(url, tmp, expect, check_gzip)
+            size, got_md5, got_sha, final_url = _stream(plan, out)
+        _verify(plan, size, got_md5, got_sha)
+        _check_content(plan.url, tmp, plan.expect, plan.check_gzip)
         # mkstemp creates 0600 files: give the download the usual permissions.
         os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full_error(exc, dest) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if final_url != plan.url:
+        log.info("%s was redirected to %s", plan.url, final_url)
     return {
-        "url": url,
+        "url": final_url,
+        "requested_url": plan.url,
         "bytes": size,
         "md5": got_md5,
         "sha256": got_sha,
@@ -239,58 +288,109 @@ def _attempt(
     }
 
 
-def _stream(url: str, out, timeout: float, expected_bytes: int | None) -> tuple[int, str, str]:
-    """GET ``url`` into ``out``; return (size, md5, sha256). Refuses HTML."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    h_md5, h_sha = hashlib.md5(), hashlib.sha256()
-    size = 0
+def disk_full_error(exc: OSError, dest: str | os.PathLike) -> ExomirInputError:
+    """The user-facing error for ENOSPC/EDQUOT while writing ``dest``."""
+    return ExomirInputError(
+        f"the disk is full ({exc.strerror}); nothing partial was kept",
+        where=f"writing {dest}",
+        fix=f"free space on the file system of {Path(dest).parent} (or point the cache elsewhere), then run again",
+    )
+
+
+def _verify(plan: _Plan, size: int, got_md5: str, got_sha: str) -> None:
+    """Non-empty, and the checksums and size the provider announced."""
+    if size == 0:
+        raise ExomirInputError(
+            "the server sent an empty file",
+            where=plan.url,
+            fix="check that the URL points to the data file itself; try again later if the provider is updating it",
+        )
+    expected = plan.expected_bytes
+    received = f"{size} bytes received" + (f", {expected} expected" if expected is not None else "")
+    if plan.md5 and got_md5 != plan.md5:
+        raise _RetryableError(f"MD5 mismatch: expected {plan.md5}, got {got_md5} ({received})")
+    if plan.sha256 and got_sha != plan.sha256:
+        raise _RetryableError(f"SHA-256 mismatch: expected {plan.sha256}, got {got_sha} ({received})")
+    if expected is not None and size != expected:
+        raise _RetryableError(f"size mismatch: {received}")
+
+
+def _stream(plan: _Plan, out) -> tuple[int, str, str, str]:
+    """GET ``plan.url`` into ``out``; return (size, md5, sha256, final URL). Refuses HTML."""
+    request = urllib.request.Request(plan.url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=plan.timeout) as response:
             content_type = (response.headers.get("Content-Type") or "").lower()
             if content_type.startswith("text/html"):
-                raise _html_error(url, f"the server answered with an HTML page (Content-Type {content_type})")
-            announced = response.headers.get("Content-Length")
-            first = True
-            while True:
-                chunk = response.read(CHUNK_BYTES)
-                if not chunk:
-                    break
-                if first:
-                    head = chunk[:512].lstrip().lower()
-                    if head.startswith(b"<!doctype") or head.startswith(b"<html"):
-                        raise _html_error(url, "the server sent an HTML page instead of the data file")
-                    first = False
-                out.write(chunk)
-                h_md5.update(chunk)
-                h_sha.update(chunk)
-                size += len(chunk)
-                if size // PROGRESS_BYTES != (size - len(chunk)) // PROGRESS_BYTES:
-                    log.info(
-                        "%s: %d MB of %s received",
-                        url,
-                        size >> 20,
-                        f"{int(announced) >> 20} MB" if announced and announced.isdigit() else "?",
-                    )
-            if announced is not None and announced.isdigit() and int(announced) != size:
+                raise _html_error(plan.url, f"the server answered with an HTML page (Content-Type {content_type})")
+            header = response.headers.get("Content-Length")
+            announced = int(header) if header and header.isdigit() else None
+            size, got_md5, got_sha = _copy_body(plan, response, out, announced)
+            if announced is not None and announced != size:
                 raise _RetryableError(f"transfer cut short: {size} of {announced} bytes received")
+            return size, got_md5, got_sha, response.geturl()
     except urllib.error.HTTPError as exc:
-        if exc.code in RETRY_STATUS:
-            raise _RetryableError(f"HTTP {exc.code} {exc.reason}") from exc
-        if exc.code in (404, 410):
-            raise ExomirInputError(
-                f"the server says the file does not exist (HTTP {exc.code} {exc.reason})",
-                where=url,
-                fix="check the accession or URL; the provider may have moved or withdrawn the file",
-            ) from exc
-        raise ExomirInputError(
-            f"the server refused the download (HTTP {exc.code} {exc.reason})",
-            where=url,
-            fix="check the URL and any access restrictions (controlled-access data cannot be fetched this way)",
-        ) from exc
+        raise _http_error(plan.url, exc) from exc
     except _NETWORK_ERRORS as exc:
         reason = getattr(exc, "reason", exc)
         raise _RetryableError(f"network error: {reason}") from exc
+
+
+def _copy_body(plan: _Plan, response, out, announced: int | None) -> tuple[int, str, str]:
+    """Copy the body to ``out``, hashing it, within the size limit and the minimum rate.
+
+    ``read1`` returns what has arrived, so the limits are checked between small reads
+    rather than after a 1 MiB read that a trickling server could stretch for days.
+    """
+    sizes = [n for n in (plan.expected_bytes, announced) if n is not None]
+    limit = size_limit(min(sizes)) if sizes else None
+    h_md5, h_sha = hashlib.md5(), hashlib.sha256()
+    size, started = 0, time.monotonic()
+    while chunk := response.read1(CHUNK_BYTES):
+        if size == 0:
+            head = chunk[:512].lstrip().lower()
+            if head.startswith(b"<!doctype") or head.startswith(b"<html"):
+                raise _html_error(plan.url, "the server sent an HTML page instead of the data file")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise ExomirInputError(
+                f"the server sent more than the announced {min(sizes)} bytes (stopped at {size} bytes)",
+                where=plan.url,
+                fix="the remote file is not the one the provider describes: report it to the provider; nothing was kept",
+            )
+        out.write(chunk)
+        h_md5.update(chunk)
+        h_sha.update(chunk)
+        _check_rate(plan, size, time.monotonic() - started)
+        if size // PROGRESS_BYTES != (size - len(chunk)) // PROGRESS_BYTES:
+            log.info("%s: %d MB of %s received", plan.url, size >> 20, f"{announced >> 20} MB" if announced else "?")
     return size, h_md5.hexdigest(), h_sha.hexdigest()
+
+
+def _check_rate(plan: _Plan, size: int, elapsed: float) -> None:
+    """Abandon a transfer slower than ``plan.min_rate`` once it has run ``plan.timeout`` seconds."""
+    if plan.min_rate > 0 and elapsed > plan.timeout and size / elapsed < plan.min_rate:
+        raise _RetryableError(
+            f"transfer too slow: {size} bytes in {elapsed:.0f} s ({size / elapsed:.0f} B/s, "
+            f"download.min_rate is {plan.min_rate:.0f} B/s)"
+        )
+
+
+def _http_error(url: str, exc: urllib.error.HTTPError) -> Exception:
+    """Map an HTTP error status to a retryable or a final error."""
+    if exc.code in RETRY_STATUS:
+        return _RetryableError(f"HTTP {exc.code} {exc.reason}")
+    if exc.code in (404, 410):
+        return ExomirInputError(
+            f"the server says the file does not exist (HTTP {exc.code} {exc.reason})",
+            where=url,
+            fix="check the accession or URL; the provider may have moved or withdrawn the file",
+        )
+    return ExomirInputError(
+        f"the server refused the download (HTTP {exc.code} {exc.reason})",
+        where=url,
+        fix="check the URL and any access restrictions (controlled-access data cannot be fetched this way)",
+    )
 
 
 def _current_umask() -> int:

@@ -25,7 +25,7 @@ import re
 import shutil
 import urllib.parse
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from exomir.download import fetch_verified, file_digests, get_text
 from exomir.errors import ExomirInputError
@@ -65,6 +65,12 @@ FILEREPORT_FIELDS: tuple[str, ...] = (
     "fastq_md5",
     "fastq_bytes",
 )
+
+#: Hosts ENA serves FASTQ files from; a file report naming another host is warned about.
+ENA_FILE_HOSTS = frozenset({"ftp.sra.ebi.ac.uk", "ftp.ebi.ac.uk"})
+
+#: A file-report location: ``host/path`` (ENA gives no scheme), optionally with one.
+_LOCATION = re.compile(r"^(?:[a-z]+://)?([A-Za-z0-9][A-Za-z0-9.-]*)(?::[0-9]+)?/\S+$")
 
 #: Library strategies of small-RNA libraries in the INSDC vocabulary.
 SMALL_RNA_STRATEGIES = frozenset({"mirna-seq", "ncrna-seq"})
@@ -168,11 +174,13 @@ def _unknown_run(accession: str, url: str, detail: str) -> ExomirInputError:
     )
 
 
-def choose_fastq(report: dict[str, str], scheme: str = "https") -> tuple[dict[str, Any], list[str]]:
+def choose_fastq(
+    report: dict[str, str], scheme: str = "https", file_hosts: Collection[str] = ENA_FILE_HOSTS
+) -> tuple[dict[str, Any], list[str]]:
     """Pick the FASTQ to analyse from a file report; return ``(file, warnings)``.
 
     ``file`` has ``url``, ``md5``, ``bytes`` (int or None) and ``read_used``
-    (``single`` or ``1``). Paired-end runs contribute read 1 only: a small-RNA
+    (``single`` or ``1``); a file on a host not in ``file_hosts`` is warned about. Paired-end runs contribute read 1 only: a small-RNA
     insert is shorter than one read, so read 2 adds nothing but the reverse
     complement of the same insert.
 
@@ -223,6 +231,7 @@ def choose_fastq(report: dict[str, str], scheme: str = "https") -> tuple[dict[st
         warnings.append(
             f"library_layout is PAIRED but ENA provides one FASTQ ({names[index]}); it is analysed as single-end"
         )
+    warnings += check_location(paths[index], accession, file_hosts)
     file = {
         "url": _with_scheme(paths[index], scheme),
         "md5": md5s[index].lower(),
@@ -230,6 +239,30 @@ def choose_fastq(report: dict[str, str], scheme: str = "https") -> tuple[dict[st
         "read_used": read_used,
     }
     return file, warnings
+
+
+def check_location(location: str, accession: str, file_hosts: Collection[str] = ENA_FILE_HOSTS) -> list[str]:
+    """Refuse a file-report location that is not ``host/path``; warn about unexpected hosts.
+
+    A report entry such as ``/etc/passwd`` used to become ``https:///etc/passwd`` and fail
+    as a network error ("no host given") with advice to check the network.
+    """
+    match = _LOCATION.match(location)
+    if not match or "/../" in f"{location}/":
+        raise ExomirInputError(
+            f"the ENA file report of run {accession} gives the FASTQ location {location!r}, "
+            "which is not a host/path address (like ftp.sra.ebi.ac.uk/vol1/...)",
+            where=f"run {accession}",
+            fix="the archive record (or the ENA server set in download.ena_api_url) is wrong: "
+            "check download.ena_api_url, or download the run another way and give its FASTQ path",
+        )
+    host = match.group(1).lower()
+    if host in {h.lower() for h in file_hosts}:
+        return []
+    return [
+        f"the FASTQ is served from {host}, not from the expected hosts ({', '.join(sorted(file_hosts))}, "
+        "download.file_hosts); it is used because its MD5 is checked: check download.ena_api_url"
+    ]
 
 
 def library_warnings(report: dict[str, str]) -> list[str]:
@@ -267,6 +300,8 @@ def download_run(
     retries: int = 3,
     timeout: float = 60,
     backoff: float = 2.0,
+    min_rate: float = 0,
+    file_hosts: Collection[str] = ENA_FILE_HOSTS,
 ) -> dict[str, Any]:
     """Resolve ``accession`` at ENA, download its FASTQ verified, write the JSON sidecar.
 
@@ -290,7 +325,7 @@ def download_run(
         log.info("run %s: reusing %s (md5 %s verified)", accession, out_fastq, cached["md5"])
         return cached
     report = fetch_filereport(accession, api_url, retries=retries, timeout=timeout, backoff=backoff)
-    file, warnings = choose_fastq(report, scheme)
+    file, warnings = choose_fastq(report, scheme, file_hosts)
     warnings += library_warnings(report)
     for warning in warnings:
         log.warning("run %s: %s", accession, warning)
@@ -306,12 +341,14 @@ def download_run(
             expect="fastq",
             backoff=backoff,
             expected_bytes=file["bytes"],
+            min_rate=min_rate,
         )
     metadata = {
         "accession": accession,
         "source": "ENA",
         "filereport_url": filereport_url(accession, api_url),
         "url": record["url"],
+        "requested_url": record.get("requested_url", file["url"]),
         "bytes": record["bytes"],
         "md5": record["md5"],
         "sha256": record["sha256"],

@@ -28,6 +28,8 @@ rule download_run:
         retries=config["download"]["retries"],
         retry_wait=config["download"]["retry_wait"],
         timeout=config["download"]["timeout"],
+        min_rate=config["download"]["min_kb_per_s"] * 1000,
+        file_hosts=config["download"]["file_hosts"],
     script:
         "../scripts/download_run.py"
 

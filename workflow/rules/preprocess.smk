@@ -69,10 +69,12 @@ rule trim_and_collapse:
 
 
 # All lanes of a sample are streamed into one FastQC run named after the sample,
-# so MultiQC shows one raw-read FastQC entry per sample.
+# so MultiQC shows one raw-read FastQC entry per sample. The detection table is written only
+# after exomir's input check passed: a rejected file gets no FastQC report (issue 15.6).
 rule fastqc:
     input:
         fastq=get_fastqs,
+        checked="results/preprocess/{sample}.adapter_detection.tsv",
     output:
         zip="results/qc/fastqc/{sample}/{sample}_fastqc.zip",
         html="results/qc/fastqc/{sample}/{sample}_fastqc.html",

@@ -19,6 +19,7 @@ rule download_reference:
         sha256=lambda wildcards: get_reference_download(wildcards)[1],
         retries=config["download"]["retries"],
         timeout=config["download"]["timeout"],
+        min_rate=config["download"]["min_kb_per_s"] * 1000,
     script:
         "../scripts/download_reference.py"
 

@@ -15,5 +15,6 @@ with log_to(snakemake.log[0]):
         sha256=snakemake.params.sha256,
         retries=snakemake.params.retries,
         timeout=snakemake.params.timeout,
+        min_rate=float(snakemake.params.min_rate),
         expect="gzip" if dest.endswith(".gz") else "text",
     )

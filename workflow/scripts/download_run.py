@@ -17,4 +17,6 @@ with log_to(snakemake.log[0]):
         retries=int(snakemake.params.retries),
         timeout=float(snakemake.params.timeout),
         backoff=float(snakemake.params.retry_wait),
+        min_rate=float(snakemake.params.min_rate),
+        file_hosts=list(snakemake.params.file_hosts),
     )
