@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import errno
 import gzip
 import hashlib
 import http.client
@@ -33,7 +32,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from exomir.errors import ExomirInputError
+from exomir.errors import DISK_FULL_ERRNOS, ExomirInputError, disk_full_error
 
 log = logging.getLogger("exomir.download")
 
@@ -269,7 +268,7 @@ def _attempt(plan: _Plan) -> dict[str, Any]:
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno in DISK_FULL_ERRNOS:
             raise disk_full_error(exc, dest) from None
         raise
     except BaseException:
@@ -286,15 +285,6 @@ def _attempt(plan: _Plan) -> dict[str, Any]:
         "date": utc_now(),
         "reused": False,
     }
-
-
-def disk_full_error(exc: OSError, dest: str | os.PathLike) -> ExomirInputError:
-    """The user-facing error for ENOSPC/EDQUOT while writing ``dest``."""
-    return ExomirInputError(
-        f"the disk is full ({exc.strerror}); nothing partial was kept",
-        where=f"writing {dest}",
-        fix=f"free space on the file system of {Path(dest).parent} (or point the cache elsewhere), then run again",
-    )
 
 
 def _verify(plan: _Plan, size: int, got_md5: str, got_sha: str) -> None:

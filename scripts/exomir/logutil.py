@@ -9,6 +9,8 @@ import traceback
 from pathlib import Path
 from typing import Iterator
 
+from exomir.errors import DISK_FULL_ERRNOS, disk_full_error
+
 
 @contextlib.contextmanager
 def log_to(path: str | None) -> Iterator[logging.Logger]:
@@ -33,6 +35,11 @@ def log_to(path: str | None) -> Iterator[logging.Logger]:
         sys.stderr = stream
     try:
         yield logger
+    except OSError as exc:
+        traceback.print_exc(file=stream or old_stderr)
+        if exc.errno in DISK_FULL_ERRNOS:  # a full disk is the user's to fix: say so plainly
+            raise disk_full_error(exc) from None
+        raise
     except BaseException:
         traceback.print_exc(file=stream or old_stderr)
         raise
