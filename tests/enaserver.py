@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,9 @@ class ServedFile:
     status: int = 200
     truncate_to: int | None = None  # serve only this many bytes (Content-Length matches)
     fail_first: int = 0  # answer 503 to the first N requests
+    redirect_to: str | None = None  # answer 302 with this Location (a path on this server)
+    trickle: float = 0.0  # seconds between bytes: a server that sends one byte at a time
+    send_length: bool = True  # False: no Content-Length header (size unknown to the client)
     served: int = field(default=0)
 
 
@@ -189,8 +193,14 @@ def _make_handler(server: ENAServer) -> type[BaseHTTPRequestHandler]:
                 attempt = served.served
             if attempt <= served.fail_first:
                 return self._send(503, b"Service Unavailable", "text/plain")
+            if served.redirect_to is not None:
+                self.send_response(302)
+                self.send_header("Location", served.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             body = served.body if served.truncate_to is None else served.body[: served.truncate_to]
-            return self._send(served.status, body, served.content_type)
+            return self._send(served.status, body, served.content_type, served.trickle, served.send_length)
 
         def _filereport(self, query: dict[str, list[str]]) -> None:
             accession = query.get("accession", [""])[0]
@@ -210,14 +220,27 @@ def _make_handler(server: ENAServer) -> type[BaseHTTPRequestHandler]:
             writer.writerow([row[name] for name in fields])
             return self._send(200, buffer.getvalue().encode(), "text/plain")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _send(
+            self, status: int, body: bytes, content_type: str, trickle: float = 0.0, send_length: bool = True
+        ) -> None:
             self.send_response(status)
             if status != 204:
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
+                if send_length:
+                    self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if status != 204:
+            if status == 204:
+                return
+            if not trickle:
                 self.wfile.write(body)
+                return
+            try:
+                for offset in range(len(body)):
+                    self.wfile.write(body[offset : offset + 1])
+                    self.wfile.flush()
+                    time.sleep(trickle)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up: expected
+                pass
 
     return Handler
 
