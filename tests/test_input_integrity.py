@@ -343,7 +343,7 @@ def test_d7_full_disk_in_a_rule_script_is_one_clear_error(tmp_path):
 
 @pytest.mark.parametrize(
     "fastq_ftp",
-    ["/etc/passwd", "", "file:///etc/passwd".replace("file://", ""), "../../etc/passwd", "host/../../etc/passwd"],
+    ["/etc/passwd", "", "ftp.sra.ebi.ac.uk", "../../etc/passwd", "host/../../etc/passwd", "ftp.sra.ebi.ac.uk/a b.fastq.gz"],
 )
 def test_d7_fastq_location_that_is_not_host_path_is_refused(fastq_ftp):
     """Defect 15.7: fastq_ftp=/etc/passwd was reported as 'no host given' with a network fix."""
@@ -390,8 +390,8 @@ def test_plain_fastq_named_gz_is_still_read(tmp_path):
     "content, problem",
     [
         (b"", "file is empty (0 bytes)"),
-        (gzip.compress(b""), "contains no reads"),
-        (gzip.compress(b"@r\nACGT\n+\nIIII\n")[:-12], "truncated or corrupt"),
+        (gzip.compress(b"", mtime=0), "contains no reads"),
+        (gzip.compress(b"@r\nACGT\n+\nIIII\n", mtime=0)[:-12], "truncated or corrupt"),
         (b"BAM\x01rest", "a BAM file"),
         (b"<!DOCTYPE html><html>", "an HTML/XML page"),
         (b">r\nACGT\n", "FASTA"),
@@ -481,14 +481,17 @@ def test_d8_mixed_over_long_and_adapter_reads_with_auto(tmp_path):
 # ============================================================================ workflow level
 
 
-def _sheet_text(rows: list[tuple[str, str, str]]) -> str:
-    return "sample\tcondition\tfastq\n" + "".join("\t".join(r) + "\n" for r in rows)
+def _sheet_text(rows: list[tuple[str, ...]]) -> str:
+    return "sample\tcondition\tbatch\tfastq\n" + "".join("\t".join(r) + "\n" for r in rows)
 
 
-def _demo_rows(n: int = 4) -> list[tuple[str, str, str]]:
-    rows = [line.split("\t") for line in DEMO_SHEET.read_text().splitlines()[1:]]
-    picked = [r for r in rows if r[1] == "breast_cancer"][: n // 2] + [r for r in rows if r[1] != "breast_cancer"][: n // 2]
-    return [(r[0], r[1], r[3]) for r in picked]
+def _demo_rows() -> list[tuple[str, ...]]:
+    """Demo rows (sample, condition, batch, fastq): the first sample of each condition x batch."""
+    rows = [tuple(line.split("\t")[:4]) for line in DEMO_SHEET.read_text().splitlines()[1:]]
+    firsts: dict[tuple[str, str], tuple[str, ...]] = {}
+    for row in rows:
+        firsts.setdefault((row[1], row[2]), row)
+    return list(firsts.values())
 
 
 @pytest.mark.workflow
@@ -497,7 +500,7 @@ def test_d6_fastqc_never_runs_on_a_rejected_file(tmp_path):
     rows = _demo_rows()
     workdir = make_workdir(tmp_path / "w", default_config(), samples_tsv=_sheet_text(rows))
     (workdir / "bad.fastq.gz").write_bytes(random.Random(6).randbytes(2048))
-    sheet = _sheet_text([rows[0], ("BAD1", "control", "bad.fastq.gz"), *rows[1:]])
+    sheet = _sheet_text([rows[0], ("BAD1", "control", "A", "bad.fastq.gz"), *rows[1:]])
     (workdir / "config" / "samples.tsv").write_text(sheet)
     proc = run_snakemake(workdir, "results/qc/fastqc/BAD1/BAD1_fastqc.zip", check=False)
     out = proc.stdout + proc.stderr
@@ -509,7 +512,7 @@ def test_d6_fastqc_never_runs_on_a_rejected_file(tmp_path):
 @pytest.mark.workflow
 def test_d3_workflow_refuses_a_fastq_under_two_samples_at_start(tmp_path):
     rows = _demo_rows()
-    rows[1] = (rows[1][0], rows[1][1], rows[0][2])
+    rows[1] = (*rows[1][:3], rows[0][3])
     workdir = make_workdir(tmp_path / "w", default_config(), samples_tsv=_sheet_text(rows))
     proc = run_snakemake(workdir, "--dry-run", check=False)
     out = proc.stdout + proc.stderr
