@@ -208,25 +208,7 @@ def choose_fastq(
         sizes = [""] * len(paths)
     names = [path.rsplit("/", 1)[-1] for path in paths]
     layout = report.get("library_layout", "").upper()
-    warnings: list[str] = []
-    if f"{accession}_1.fastq.gz" in names:
-        index = names.index(f"{accession}_1.fastq.gz")
-        read_used = "1"
-        warnings.append(
-            f"paired-end run: only read 1 ({names[index]}) is analysed; small-RNA inserts are shorter than one read"
-        )
-    elif f"{accession}.fastq.gz" in names:
-        index = names.index(f"{accession}.fastq.gz")
-        read_used = "single"
-    elif len(paths) == 1:
-        index = 0
-        read_used = "single"
-    else:
-        raise ExomirInputError(
-            f"cannot tell which of the FASTQ files of run {accession} is read 1: {', '.join(names)}",
-            where=f"run {accession}",
-            fix="download the file you want and give its path in the sample sheet instead of the accession",
-        )
+    index, read_used, warnings = _pick_read1(accession, names)
     if layout == "PAIRED" and read_used == "single":
         warnings.append(
             f"library_layout is PAIRED but ENA provides one FASTQ ({names[index]}); it is analysed as single-end"
@@ -239,6 +221,23 @@ def choose_fastq(
         "read_used": read_used,
     }
     return file, warnings
+
+
+def _pick_read1(accession: str, names: list[str]) -> tuple[int, str, list[str]]:
+    """Index of the file to analyse, ``single`` or ``1``, and a warning for paired runs."""
+    if f"{accession}_1.fastq.gz" in names:
+        index = names.index(f"{accession}_1.fastq.gz")
+        note = f"paired-end run: only read 1 ({names[index]}) is analysed; small-RNA inserts are shorter than one read"
+        return index, "1", [note]
+    if f"{accession}.fastq.gz" in names:
+        return names.index(f"{accession}.fastq.gz"), "single", []
+    if len(names) == 1:
+        return 0, "single", []
+    raise ExomirInputError(
+        f"cannot tell which of the FASTQ files of run {accession} is read 1: {', '.join(names)}",
+        where=f"run {accession}",
+        fix="download the file you want and give its path in the sample sheet instead of the accession",
+    )
 
 
 def check_location(location: str, accession: str, file_hosts: Collection[str] = ENA_FILE_HOSTS) -> list[str]:
@@ -343,10 +342,29 @@ def download_run(
             expected_bytes=file["bytes"],
             min_rate=min_rate,
         )
-    metadata = {
+    metadata = _run_metadata(accession, filereport_url(accession, api_url), report, file, record, warnings)
+    for path in (out_json, kept_json):
+        with atomic_open(path, "wt") as handle:
+            json.dump(metadata, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+    _keep(out_fastq, kept_fastq)
+    log.info("run %s: %d bytes from %s, md5 %s", accession, record["bytes"], record["url"], record["md5"])
+    return metadata
+
+
+def _run_metadata(
+    accession: str,
+    report_url: str,
+    report: dict[str, str],
+    file: dict[str, Any],
+    record: dict[str, Any],
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The JSON sidecar of one run: where the file came from (after redirects), checksums, report."""
+    return {
         "accession": accession,
         "source": "ENA",
-        "filereport_url": filereport_url(accession, api_url),
+        "filereport_url": report_url,
         "url": record["url"],
         "requested_url": record.get("requested_url", file["url"]),
         "bytes": record["bytes"],
@@ -357,13 +375,6 @@ def download_run(
         "warnings": warnings,
         "filereport": {field: report.get(field, "") for field in FILEREPORT_FIELDS},
     }
-    for path in (out_json, kept_json):
-        with atomic_open(path, "wt") as handle:
-            json.dump(metadata, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-    _keep(out_fastq, kept_fastq)
-    log.info("run %s: %d bytes from %s, md5 %s", accession, record["bytes"], record["url"], record["md5"])
-    return metadata
 
 
 def _store_paths(out_fastq: Path, accession: str, md5: str) -> tuple[Path, Path]:
