@@ -562,3 +562,18 @@ def test_d7_stale_lock_after_kill_9_gets_an_unlock_hint(tmp_path):
     assert "./exomir run --unlock" in proc.stderr and "safe ONLY when no other run is active" in proc.stderr
     unlock = subprocess.run(["bash", str(root / "exomir"), "run", "--unlock"], cwd=root, capture_output=True, text=True, timeout=300)
     assert unlock.returncode == 0 and not any((root / ".snakemake" / "locks").glob("*"))
+
+
+@pytest.mark.workflow
+def test_d2_leading_zero_sample_ids_through_quantify_matrices(mini_cohort):
+    """Defect 15.2 end to end: sample 0123 crashed quantify_matrices after all per-sample work."""
+    workdir = mini_cohort("zero_ids")
+    sheet = workdir / "config" / "samples.tsv"
+    lines = sheet.read_text().splitlines()
+    renamed = {lines[1].split("\t")[0]: "0123", lines[2].split("\t")[0]: "007"}
+    sheet.write_text("\n".join([lines[0]] + [renamed.get(line.split("\t")[0], line.split("\t")[0]) + line[line.index("\t"):] for line in lines[1:]]) + "\n")
+    run_snakemake(workdir, "results/quantify/mature_counts.tsv", "results/quantify/mapping_stats.tsv")
+    header = (workdir / "results" / "quantify" / "mature_counts.tsv").read_text().splitlines()[0].split("\t")
+    assert header[1:3] == ["0123", "007"] and len(header) == len(lines)
+    stats = (workdir / "results" / "quantify" / "mapping_stats.tsv").read_text().splitlines()
+    assert [row.split("\t")[0] for row in stats[1:3]] == ["0123", "007"]
