@@ -68,6 +68,7 @@ def test_accessions_end_to_end(tmp_path):
             "retries": 2,
             "retry_wait": 0.1,
             "timeout": 20,
+            "file_hosts": ["127.0.0.1"],  # the fake ENA serves its files itself
         }
         config["diffexp"]["design"] = "~ condition"  # this sheet has no batch column
         case, control = _conditions(config)
