@@ -26,6 +26,7 @@ PYTHON_DISTS = {
     "pydeseq2": "pydeseq2",
     "multiqc": "multiqc",
     "jinja2": "Jinja2",
+    "viennarna": "ViennaRNA",
 }
 TOOL_VERSION = {
     "bowtie": (["bowtie", "--version"], r"version (\S+)"),

@@ -44,6 +44,8 @@ rule multiqc:
         bowtie=expand("results/quantify/{sample}.bowtie.log", sample=SAMPLES),
         qc_content=QC_MULTIQC_FILES,
         exomir_content=MULTIQC_CONTENT_FILES,
+        # genome mode (issue 22): empty list without genome.fasta
+        genome_content=GENOME_MULTIQC_FILES,
         config=REPORT_ASSETS / "multiqc_config.yaml",
     output:
         html=report(
@@ -71,7 +73,7 @@ rule multiqc:
         # that MultiQC would otherwise parse a second time.
         "multiqc --force --no-data-dir --no-ansi --config {input.config:q} {params.user_config} "
         "--outdir results/report --filename multiqc_report.html "
-        "{input.fastqc:q} {input.cutadapt:q} {input.bowtie:q} {input.qc_content:q} {input.exomir_content:q} "
+        "{input.fastqc:q} {input.cutadapt:q} {input.bowtie:q} {input.qc_content:q} {input.exomir_content:q} {input.genome_content:q} "
         "> {log:q} 2>&1"
 
 

@@ -1,0 +1,139 @@
+# Genome mode (optional, config genome.fasta): genome mapping statistics and novel miRNA
+# candidates from the sequences no miRNA or RNA-class step explained. Nothing here runs (or is
+# requested) while genome.fasta is empty.
+GENOME = config.get("genome", {})
+GENOME_ENABLED = bool(GENOME.get("fasta"))
+GENOME_INDEX = GENOME.get("bowtie_index") or "results/genome/index/genome"
+if GENOME.get("bowtie_index") and not GENOME_ENABLED:
+    raise WorkflowError(
+        "config genome: bowtie_index is set but fasta is empty, so genome mode is off. "
+        "Fix: set genome.fasta to the FASTA the index was built from (candidate precursors "
+        "are excised from it), or leave bowtie_index empty"
+    )
+GENOME_OUTPUTS = (
+    [
+        "results/genome/mapping_stats.tsv",
+        "results/genome/novel_candidates.tsv",
+        "results/genome/novel_counts.tsv",
+        "results/genome/novel_section.html",
+        "results/genome/multiqc/genome_mapping_mqc.tsv",
+    ]
+    if GENOME_ENABLED
+    else []
+)
+GENOME_MULTIQC_FILES = GENOME_OUTPUTS[-1:]
+
+
+rule genome_index:
+    input:
+        fasta=GENOME.get("fasta") or "genome.fa",
+    output:
+        index=multiext("results/genome/index/genome", *BOWTIE_INDEX_SUFFIXES),
+    log:
+        "logs/genome_index/genome_index.log",
+    conda:
+        "../envs/bowtie.yaml"
+    threads: 4
+    resources:
+        # bowtie-build: 46.7 Mb measured 1.8 min / 162 MB; GRCh38 ~2-4 h, <= ~11 GB (config/README.md).
+        mem_mb=16000,
+        runtime=480,
+    params:
+        prefix=lambda wildcards, output: output.index[0].removesuffix(
+            BOWTIE_INDEX_SUFFIXES[0]
+        ),
+    shell:
+        "bowtie-build --threads {threads} --seed 1 {input.fasta:q} {params.prefix:q} > {log:q} 2>&1"
+
+
+rule genome_faidx:
+    input:
+        fasta=GENOME.get("fasta") or "genome.fa",
+    output:
+        fai="results/genome/index/genome.fa.fai",
+        fasta="results/genome/index/genome.fa",
+    log:
+        "logs/genome_faidx/genome_faidx.log",
+    conda:
+        "../envs/bowtie.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    shell:
+        "(gzip -dcf {input.fasta:q} > {output.fasta:q} && samtools faidx {output.fasta:q}) > {log:q} 2>&1"
+
+
+rule genome_map_sample:
+    input:
+        unmapped="results/quantify/{sample}.unmapped.fa.gz",
+        index=multiext(GENOME_INDEX, *BOWTIE_INDEX_SUFFIXES),
+    output:
+        hits="results/genome/{sample}.hits.tsv.gz",
+        stats="results/genome/{sample}.stats.tsv",
+    log:
+        "logs/genome_map_sample/{sample}.log",
+    conda:
+        "../envs/bowtie.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        index_prefix=lambda wildcards, input: input.index[0].removesuffix(
+            BOWTIE_INDEX_SUFFIXES[0]
+        ),
+        mismatches=GENOME.get("mismatches", 0),
+        max_loci=GENOME.get("max_loci", 5),
+    script:
+        "../scripts/genome_map_sample.py"
+
+
+rule genome_cohort_stats:
+    input:
+        stats=expand("results/genome/{sample}.stats.tsv", sample=SAMPLES),
+        quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+    output:
+        table="results/genome/mapping_stats.tsv",
+        multiqc="results/genome/multiqc/genome_mapping_mqc.tsv",
+    log:
+        "logs/genome_cohort_stats/genome_cohort_stats.log",
+    conda:
+        "../envs/genome.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/genome_cohort_stats.py"
+
+
+rule genome_novel:
+    input:
+        hits=expand("results/genome/{sample}.hits.tsv.gz", sample=SAMPLES),
+        fasta="results/genome/index/genome.fa",
+        fai="results/genome/index/genome.fa.fai",
+        hairpin=f"{REF}/hairpin.fa",
+        rna_classes=sorted(
+            os.path.relpath(p)
+            for p in (
+                Path(workflow.basedir).parent / "resources" / "rna_classes"
+            ).glob("*.fa")
+        ),
+    output:
+        candidates="results/genome/novel_candidates.tsv",
+        counts="results/genome/novel_counts.tsv",
+        section="results/genome/novel_section.html",
+    log:
+        "logs/genome_novel/genome_novel.log",
+    conda:
+        "../envs/genome.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        samples=SAMPLES,
+        min_score=GENOME.get("min_score", 5.0),
+    script:
+        "../scripts/genome_novel.py"

@@ -1,0 +1,22 @@
+"""Rule genome_map_sample: see exomir.genome.mapping.map_sample."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
+from exomir.genome.mapping import GenomeMapSettings, map_sample  # noqa: E402
+from exomir.logutil import log_to  # noqa: E402
+
+with log_to(snakemake.log[0]):
+    map_sample(
+        sample=snakemake.wildcards.sample,
+        unmapped_fa=snakemake.input.unmapped,
+        index_prefix=snakemake.params.index_prefix,
+        out_hits=snakemake.output.hits,
+        out_stats=snakemake.output.stats,
+        settings=GenomeMapSettings(
+            mismatches=snakemake.params.mismatches,
+            max_loci=snakemake.params.max_loci,
+            threads=snakemake.threads,
+        ),
+    )

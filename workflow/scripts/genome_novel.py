@@ -1,0 +1,24 @@
+"""Rule genome_novel: see exomir.genome.novel.discover."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
+from exomir.genome.novel import NovelSettings, discover, pool_hits  # noqa: E402
+from exomir.genome.section import write_section  # noqa: E402
+from exomir.logutil import log_to  # noqa: E402
+
+with log_to(snakemake.log[0]):
+    known = {"miRBase_hairpin": snakemake.input.hairpin}
+    known.update({Path(p).stem: p for p in snakemake.input.rna_classes})
+    table = discover(
+        hit_files=list(snakemake.input.hits),
+        samples=list(snakemake.params.samples),
+        genome_fasta=snakemake.input.fasta,
+        known=known,
+        out_candidates=snakemake.output.candidates,
+        out_counts=snakemake.output.counts,
+        settings=NovelSettings(min_score=snakemake.params.min_score),
+    )
+    hits = pool_hits(list(snakemake.input.hits), list(snakemake.params.samples))
+    write_section(table, hits, snakemake.output.section)
