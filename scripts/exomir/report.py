@@ -344,7 +344,8 @@ def _qc(results: Path, samples: Sequence[str]) -> dict[str, Any]:
     return qc
 
 
-def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]], alpha: float) -> tuple[dict, dict]:
+def _read_results(results: Path, name: str) -> pd.DataFrame:
+    """``diffexp/{name}/results.tsv``, checked for the columns the report needs."""
     res_path = results / "diffexp" / name / "results.tsv"
     if not res_path.exists():
         raise ExomirInputError(f"no results for contrast {name!r}", where=str(res_path),
@@ -354,39 +355,48 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         if col not in res.columns:
             raise ExomirInputError(f"column {col!r} is missing", where=str(res_path),
                                    fix="re-run the diffexp stage (format: docs/architecture.md)")
-    info = contrast_info(name, res, configured)
-    sig = res["padj"].notna() & (res["padj"] < alpha)
-    n_up = int((sig & (res["log2FoldChange"] > 0)).sum())
-    n_down = int((sig & (res["log2FoldChange"] < 0)).sum())
+    return res
 
-    markers_dir = results / "markers" / name
-    annotation = _read_text_table(markers_dir / "annotation.tsv") if (markers_dir / "annotation.tsv").exists() else None
-    catalogue_names: set[str] = set()
-    concordance: dict[str, int] = {}
-    catalogue_table = None
-    orientation = ""
-    if annotation is not None and not annotation.empty:
-        name_col = "mature" if "mature" in annotation.columns else "mirna"
-        if name_col in annotation.columns:
-            catalogue_names = {str(m) for m in annotation[name_col] if not is_na(m)}
-        if "concordance" in annotation.columns:
-            counts = annotation["concordance"].astype(str).value_counts()
-            concordance = {k: int(counts.get(k, 0)) for k in CONCORDANCE}
-            for k, v in counts.items():
-                if k not in concordance and k:
-                    concordance[str(k)] = int(v)
-        if "orientation" in annotation.columns and annotation["orientation"].nunique() == 1:
-            orientation = str(annotation["orientation"].iloc[0])
-            annotation = annotation.drop(columns=["orientation"])
-        annotation = annotation.drop(columns=[c for c in ("contrast",) if c in annotation.columns])
-        first = [c for c in CATALOGUE_FIRST if c in annotation.columns]
-        ordered = annotation[first + [c for c in annotation.columns if c not in first]]
-        catalogue_table = Table.from_frame(
-            f"catalogue-{name}", ordered, kinds={"padj": "p", "pvalue": "p"},
-            classes={"concordance": {"concordant": "pass", "discordant": "fail",
-                                     "direction not stated": "", "not detected": "muted"}},
-        )
 
+def _concordance_counts(annotation: pd.DataFrame) -> dict[str, int]:
+    """Rows per concordance category, known categories first (in :data:`CONCORDANCE` order)."""
+    counts = annotation["concordance"].astype(str).value_counts()
+    concordance = {k: int(counts.get(k, 0)) for k in CONCORDANCE}
+    for k, v in counts.items():
+        if k not in concordance and k:
+            concordance[str(k)] = int(v)
+    return concordance
+
+
+def _catalogue_view(markers_dir: Path, name: str) -> dict[str, Any]:
+    """Catalogue names, concordance counts, orientation and table of ``markers/{name}/annotation.tsv``."""
+    view: dict[str, Any] = {"names": set(), "concordance": {}, "table": None, "orientation": "", "n": 0}
+    path = markers_dir / "annotation.tsv"
+    annotation = _read_text_table(path) if path.exists() else None
+    if annotation is None or annotation.empty:
+        return view
+    view["n"] = len(annotation)
+    name_col = "mature" if "mature" in annotation.columns else "mirna"
+    if name_col in annotation.columns:
+        view["names"] = {str(m) for m in annotation[name_col] if not is_na(m)}
+    if "concordance" in annotation.columns:
+        view["concordance"] = _concordance_counts(annotation)
+    if "orientation" in annotation.columns and annotation["orientation"].nunique() == 1:
+        view["orientation"] = str(annotation["orientation"].iloc[0])
+        annotation = annotation.drop(columns=["orientation"])
+    annotation = annotation.drop(columns=[c for c in ("contrast",) if c in annotation.columns])
+    first = [c for c in CATALOGUE_FIRST if c in annotation.columns]
+    ordered = annotation[first + [c for c in annotation.columns if c not in first]]
+    view["table"] = Table.from_frame(
+        f"catalogue-{name}", ordered, kinds={"padj": "p", "pvalue": "p"},
+        classes={"concordance": {"concordant": "pass", "discordant": "fail",
+                                 "direction not stated": "", "not detected": "muted"}},
+    )
+    return view
+
+
+def _results_table(res: pd.DataFrame, name: str, sig: pd.Series, catalogue_names: set[str]) -> Table:
+    """The sortable DE results table (catalogue membership, significance as a row attribute)."""
     shown = ["mirna", "baseMean", "log2FoldChange", "lfcSE", "pvalue", "padj"]
     if "log2FoldChange_shrunk" in res.columns:
         shown.append("log2FoldChange_shrunk")
@@ -396,10 +406,12 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
     if "note" in res.columns:
         table_df["note"] = res["note"].fillna("")
     attrs = [{"data-sig": "1" if s else "0"} for s in sig]
-    results_table = Table.from_frame(f"results-{name}", table_df, kinds={"pvalue": "p", "padj": "p"},
-                                     row_attrs=attrs)
+    return Table.from_frame(f"results-{name}", table_df, kinds={"pvalue": "p", "padj": "p"}, row_attrs=attrs)
 
-    auc, auc_by = None, {}
+
+def _auc_view(markers_dir: Path, name: str) -> tuple[Table | None, dict[str, float | None], str]:
+    """AUC table, AUC per curve name (for the ROC legend) and the bootstrap note of ``auc.tsv``."""
+    auc, auc_by, auc_note = None, {}, ""
     if (markers_dir / "auc.tsv").exists():
         auc_df = _read_text_table(markers_dir / "auc.tsv")
         if not auc_df.empty:
@@ -411,17 +423,17 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
             auc_col = next((c for c in ("auc_best_direction", "auc", "roc_auc") if c in auc_df.columns), None)
             if auc_col is not None:
                 auc_by = {str(k): _json_number(v) for k, v in zip(auc_df[key], auc_df[auc_col])}
-    auc_note = ""
-    if auc is not None:
-        note = auc_df[[c for c in ("bootstrap",) if c in auc_df.columns]]
-        auc_note = str(note.iloc[0, 0]) if not note.empty and not is_na(note.iloc[0, 0]) else ""
-    panel = _optional_table(markers_dir / "panel.tsv", f"panel-{name}", drop=("contrast", "analysis"))
-    panel_summary = _optional_table(markers_dir / "panel_summary.tsv", f"panel-summary-{name}",
-                                    drop=("contrast", "analysis"))
+            note = auc_df[[c for c in ("bootstrap",) if c in auc_df.columns]]
+            auc_note = str(note.iloc[0, 0]) if not note.empty and not is_na(note.iloc[0, 0]) else ""
     if (markers_dir / "panel_summary.tsv").exists():
         summary_df = _read_text_table(markers_dir / "panel_summary.tsv")
         if "cv_auc_mean" in summary_df.columns and not summary_df.empty:
             auc_by.setdefault("panel (nested CV)", _json_number(summary_df["cv_auc_mean"].iloc[0]))
+    return auc, auc_by, auc_note
+
+
+def _roc_data(markers_dir: Path) -> dict[str, list[list[float | None]]]:
+    """ROC points per curve from ``markers/{name}/roc.tsv`` (empty when absent)."""
     roc: dict[str, list[list[float | None]]] = {}
     if (markers_dir / "roc.tsv").exists():
         roc_df = _read(markers_dir / "roc.tsv")
@@ -429,8 +441,12 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         if feature and {"fpr", "tpr"} <= set(roc_df.columns):
             for key_, group in roc_df.groupby(feature, sort=False):
                 roc[str(key_)] = [[_json_number(f), _json_number(t)] for f, t in zip(group["fpr"], group["tpr"])]
+    return roc
 
-    points = [
+
+def _volcano_points(res: pd.DataFrame, sig: pd.Series, catalogue_names: set[str]) -> list[dict[str, Any]]:
+    """One JSON point per miRNA for the interactive volcano and MA plots."""
+    return [
         {
             "m": str(row.mirna),
             "bm": _json_number(row.baseMean),
@@ -442,6 +458,17 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         }
         for row, s in zip(res.itertuples(index=False), sig)
     ]
+
+
+def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]], alpha: float) -> tuple[dict, dict]:
+    """Template context and plot data of one contrast (DE results, catalogue, AUC, panel, ROC)."""
+    res = _read_results(results, name)
+    info = contrast_info(name, res, configured)
+    sig = res["padj"].notna() & (res["padj"] < alpha)
+    markers_dir = results / "markers" / name
+    catalogue = _catalogue_view(markers_dir, name)
+    auc, auc_by, auc_note = _auc_view(markers_dir, name)
+    roc = _roc_data(markers_dir)
     context = {
         "name": name,
         "anchor": "c-" + re.sub(r"[^A-Za-z0-9_-]", "_", name),
@@ -451,19 +478,21 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         "n_rows": len(res),
         "n_tested": int(res["padj"].notna().sum()),
         "n_sig": int(sig.sum()),
-        "n_up": n_up,
-        "n_down": n_down,
-        "results": results_table,
-        "catalogue": catalogue_table,
-        "concordance": concordance,
-        "orientation": orientation,
-        "n_catalogue": 0 if annotation is None else len(annotation),
+        "n_up": int((sig & (res["log2FoldChange"] > 0)).sum()),
+        "n_down": int((sig & (res["log2FoldChange"] < 0)).sum()),
+        "results": _results_table(res, name, sig, catalogue["names"]),
+        "catalogue": catalogue["table"],
+        "concordance": catalogue["concordance"],
+        "orientation": catalogue["orientation"],
+        "n_catalogue": catalogue["n"],
         "auc": auc,
         "auc_note": auc_note,
-        "panel": panel,
-        "panel_summary": panel_summary,
+        "panel": _optional_table(markers_dir / "panel.tsv", f"panel-{name}", drop=("contrast", "analysis")),
+        "panel_summary": _optional_table(markers_dir / "panel_summary.tsv", f"panel-summary-{name}",
+                                         drop=("contrast", "analysis")),
         "has_roc": bool(roc),
     }
+    points = _volcano_points(res, sig, catalogue["names"])
     data = {"points": points, "roc": roc, "auc": auc_by, "level": info.level, "reference": info.reference}
     return context, data
 

@@ -1,5 +1,5 @@
 # Breast-cancer exosome marker catalogue (Jia et al. 2017): resolution, annotation per
-# contrast, exploratory diagnostic performance. Logic in scripts/exomir/markers.py.
+# contrast, exploratory diagnostic performance. Logic in scripts/exomir/markers/ (one module per concern).
 
 
 rule markers_catalogue:
