@@ -510,3 +510,36 @@ def test_markers_rules_run_with_snakemake(tmp_path):
         "bad.tsv: catalogue does not match its schema: line 2, column direction: 'higher' is not one of"
         in log
     )
+
+
+# ------------------------------------------------------------------ scikit-learn AUC, bounded bootstrap
+def _pairwise_auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Oracle: the pairwise Mann-Whitney count (ties 0.5), as the former implementation."""
+    p, n = pos[:, None], neg[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
+
+
+def test_bootstrap_matches_pairwise_oracle_with_ties():
+    rng = np.random.default_rng(3)
+    pos = rng.integers(0, 5, 17).astype(float)  # many ties on purpose
+    neg = rng.integers(0, 4, 11).astype(float)
+    assert auc_score(pos, neg) == pytest.approx(_pairwise_auc(pos, neg), abs=1e-12)
+    lo, hi = bootstrap_auc_ci(pos, neg, 300, 7, chunk=64)
+    r = np.random.default_rng(7)
+    ip = r.integers(0, pos.size, size=(300, pos.size))
+    ineg = r.integers(0, neg.size, size=(300, neg.size))
+    oracle = np.array([_pairwise_auc(pos[a], neg[b]) for a, b in zip(ip, ineg)])
+    assert (lo, hi) == pytest.approx((np.quantile(oracle, 0.025), np.quantile(oracle, 0.975)), abs=1e-12)
+
+
+def test_bootstrap_memory_does_not_grow_with_npos_times_nneg():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    pos, neg = rng.normal(1, 1, 400), rng.normal(0, 1, 400)
+    tracemalloc.start()
+    bootstrap_auc_ci(pos, neg, 400, 1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the pairwise version needed 400 x 400 x 400 booleans per comparison (> 60 MB)
+    assert peak < 20e6

@@ -5,55 +5,72 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import logging
+import time
+
 import numpy as np
 import pandas as pd
 from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from scipy.stats import rankdata
+
+log = logging.getLogger("exomir.markers")
 
 # --------------------------------------------------------------------------------------------
 # Diagnostic performance
 # --------------------------------------------------------------------------------------------
 def auc_score(positive: np.ndarray, negative: np.ndarray) -> float:
-    """ROC AUC = P(score of a positive > score of a negative) + 0.5 P(tie) (Mann-Whitney)."""
-    pos = np.asarray(positive, float)[:, None]
-    neg = np.asarray(negative, float)[None, :]
-    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
+    """ROC AUC of positives vs negatives (scikit-learn; ties count 0.5, as Mann-Whitney)."""
+    pos = np.asarray(positive, float)
+    neg = np.asarray(negative, float)
+    labels = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])
+    return float(roc_auc_score(labels, np.concatenate([pos, neg])))
+
+
+def _rank_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """AUC of each row of (resamples x n_pos, resamples x n_neg) from mid-ranks (Mann-Whitney U).
+
+    Memory is O(resamples x (n_pos + n_neg)), not O(n_pos x n_neg) as a pairwise comparison.
+    """
+    ranks = rankdata(np.concatenate([pos, neg], axis=1), axis=1)
+    n_pos, n_neg = pos.shape[1], neg.shape[1]
+    u = ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)
 
 
 def bootstrap_auc_ci(
-    positive: np.ndarray, negative: np.ndarray, n_boot: int, seed: int, level: float = 0.95
+    positive: np.ndarray, negative: np.ndarray, n_boot: int, seed: int, level: float = 0.95, chunk: int = 256
 ) -> tuple[float, float]:
-    """Percentile CI of the AUC from a bootstrap stratified by group (each group resampled)."""
+    """Percentile CI of the AUC from a bootstrap stratified by group (each group resampled).
+
+    Resamples are scored ``chunk`` at a time from ranks, so memory grows with n_pos + n_neg
+    (about 450 MB at 400 vs 400 samples with the former pairwise comparison, now a few MB).
+    """
     rng = np.random.default_rng(seed)
     pos = np.asarray(positive, float)
     neg = np.asarray(negative, float)
     ip = rng.integers(0, pos.size, size=(n_boot, pos.size))
     ineg = rng.integers(0, neg.size, size=(n_boot, neg.size))
-    bp = pos[ip][:, :, None]
-    bn = neg[ineg][:, None, :]
-    aucs = ((bp > bn).sum(axis=(1, 2)) + 0.5 * (bp == bn).sum(axis=(1, 2))) / (pos.size * neg.size)
+    aucs = np.concatenate(
+        [_rank_auc(pos[ip[i : i + chunk]], neg[ineg[i : i + chunk]]) for i in range(0, n_boot, chunk)]
+    )
     tail = (1 - level) / 2
     return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1 - tail))
 
 
 def roc_curve_points(positive: np.ndarray, negative: np.ndarray) -> pd.DataFrame:
-    """ROC curve (fpr, tpr, threshold): a point per distinct score, highest threshold first."""
-    scores = np.concatenate([positive, negative])
-    labels = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
-    rows = [(0.0, 0.0, float("inf"))]
-    for thr in sorted(set(scores.tolist()), reverse=True):
-        pred = scores >= thr
-        rows.append(
-            (
-                float((pred & (labels == 0)).sum() / len(negative)),
-                float((pred & (labels == 1)).sum() / len(positive)),
-                float(thr),
-            )
-        )
-    return pd.DataFrame(rows, columns=["fpr", "tpr", "threshold"])
+    """ROC curve (fpr, tpr, threshold): a point per distinct score, highest threshold first (scikit-learn)."""
+    pos = np.asarray(positive, float)
+    neg = np.asarray(negative, float)
+    labels = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])
+    fpr, tpr, thr = roc_curve(labels, np.concatenate([pos, neg]), drop_intermediate=False)
+    thr = thr.astype(float)
+    thr[0] = float("inf")
+    return pd.DataFrame({"fpr": fpr.astype(float), "tpr": tpr.astype(float), "threshold": thr})
 
 
 def single_marker_auc(
@@ -173,6 +190,7 @@ def nested_cv_panel(
     chosen = np.zeros(X.shape[1])
     coef_sum = np.zeros(X.shape[1])
     n_fits = 0
+    started = time.perf_counter()
     for rep in range(n_repeats):
         outer = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed + rep)
         for train, test in outer.split(X, y):
@@ -185,6 +203,10 @@ def nested_cv_panel(
             n_fits += 1
         pos, neg = oof[rep, y == 1], oof[rep, y == 0]
         aucs.append(auc_score(pos, neg))
+        log.info(
+            "panel cross-validation repeat %d/%d: out-of-fold AUC %.3f (%.1f s so far)",
+            rep + 1, n_repeats, aucs[-1], time.perf_counter() - started,
+        )
     return PanelResult(
         auc_per_repeat=aucs,
         oof_score=oof.mean(axis=0),
