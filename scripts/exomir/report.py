@@ -49,6 +49,9 @@ CATALOGUE_FIRST = ("name_in_review", "mature", "role", "direction", "log2FoldCha
                    "context", "function", "drug", "targets", "entry_id", "mirna", "review_refs")
 
 
+#: Columns read as text whatever they hold (identifiers and seeds are printed as written).
+TEXT_COLUMNS = ("sample", "seed", "entry_id", "accession", "run", "batch", "subject", "patient")
+
 # ----------------------------------------------------------------------------- formatting
 
 
@@ -168,7 +171,13 @@ def _read_text_table(path: Path) -> pd.DataFrame:
     for col in df.columns:
         values = df[col]
         filled = values != ""
-        if col == "sample" or not filled.any() or values[filled].str.match(r"^0\d").any():
+        if col in TEXT_COLUMNS or not filled.any() or values[filled].str.match(r"^0\d").any():
+            # IDs and seeds are shown as written (a seed 20170329 is not "20,170,329")
+            if filled.any() and values[filled].isin(["True", "False"]).all():
+                df[col] = values.map({"True": "yes", "False": "no"}).fillna(values)
+            continue
+        if values[filled].isin(["True", "False"]).all():
+            df[col] = values.map({"True": "yes", "False": "no"}).fillna(values)
             continue
         converted = pd.to_numeric(values.where(filled, None), errors="coerce")
         if int(converted.notna().sum()) == int(filled.sum()):
@@ -531,6 +540,15 @@ def _checksums(results: Path, species: str) -> Table | None:
     return Table.from_frame("checksums-table", _read(path, dtype=str, keep_default_na=False))
 
 
+def no_de_reason(diffexp_cfg: Mapping[str, Any], contrasts: Sequence[str]) -> str:
+    """Why no differential expression is shown ("" when contrasts were run)."""
+    if contrasts:
+        return ""
+    if diffexp_cfg.get("enabled") is False:
+        return "no differential expression was run: diffexp.enabled is false (quantification-only run)"
+    return "no differential expression was run: diffexp.contrasts lists no contrast"
+
+
 def build_context(
     results_dir: str | Path,
     samples: Sequence[Mapping[str, Any]],
@@ -561,6 +579,7 @@ def build_context(
         contrast_data[ctx["anchor"]] = data
     report_cfg = config.get("report") or {}
     context = {
+        "no_de_reason": no_de_reason(diffexp_cfg, contrasts),
         "title": title or report_cfg.get("title") or "exomir biomarker report",
         "version": exomir.__version__,
         "species": species,
