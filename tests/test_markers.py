@@ -543,3 +543,35 @@ def test_bootstrap_memory_does_not_grow_with_npos_times_nneg():
     tracemalloc.stop()
     # the pairwise version needed 400 x 400 x 400 booleans per comparison (> 60 MB)
     assert peak < 20e6
+
+
+# ------------------------------------------------------------------ artefact awareness (contract 1)
+def test_artefact_flag_from_other_class_share_and_known_origin():
+    from exomir.markers.concordance import add_artefact_columns, read_other_class
+
+    other = read_other_class(DATA / "mature_other_class.tsv")
+    annotation = pd.DataFrame(
+        {
+            "mirna": ["miR-1246", "miR-16", "miR-21", "miR-155", "miR-720"],
+            "mature": ["hsa-miR-1246", "hsa-miR-16-5p", "hsa-miR-21-5p", "hsa-miR-155-5p", ""],
+        }
+    )
+    origins = {"miR-1246": "U2 snRNA (RNU2-1) fragment", "miR-16": "made-up origin"}
+    out = add_artefact_columns(annotation, other, origins, 0.5)
+    # 1246: share 0.3 < 0.5 but a known origin and shared reads -> yes; 16: known origin, share 0 -> no;
+    # 21: share 0.75 >= 0.5 -> yes; 155: not in the table -> NA share, no; no mature -> no
+    assert out["artefact_flag"].tolist() == ["yes", "no", "yes", "no", "no"]
+    assert out["other_class_share"].tolist()[:3] == [0.3, 0.0, 0.75]
+    assert np.isnan(out["other_class_share"].iloc[3])
+    assert out["other_classes"].tolist()[0] == "snRNA:RNU2-1"
+    assert out["non_mirna_origin"].tolist()[0] == "U2 snRNA (RNU2-1) fragment"
+    assert add_artefact_columns(annotation, other, {}, 0.8)["artefact_flag"].tolist() == ["no"] * 5
+
+
+def test_other_class_table_missing_columns_is_reported(tmp_path):
+    from exomir.markers.concordance import read_other_class
+
+    bad = tmp_path / "other.tsv"
+    bad.write_text("mirna\treads\nhsa-miR-16-5p\t3\n", encoding="utf-8")
+    with pytest.raises(ExomirInputError, match="other_class_reads, other_class_share"):
+        read_other_class(bad)

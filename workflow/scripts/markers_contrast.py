@@ -34,4 +34,6 @@ with log_to(snakemake.log[0]):
         out_panel_summary=snakemake.output.panel_summary,
         out_roc_tsv=snakemake.output.roc_tsv,
         out_roc_svg=snakemake.output.roc_svg,
+        other_class_tsv=snakemake.input.other_class[0] if snakemake.input.other_class else None,
+        artefact_share=float(snakemake.params.artefact_share),
     )

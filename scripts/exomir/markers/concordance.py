@@ -230,3 +230,51 @@ def annotate_contrast(
     out = out.drop(columns=["legacy_mature"])
     out = out.sort_values(["mirna", "role", "entry_id", "mature"], key=_natural_key).reset_index(drop=True)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Artefact awareness (contract with the quantification stage: mature_other_class.tsv)
+# --------------------------------------------------------------------------------------------
+def read_other_class(path: str | Path) -> pd.DataFrame:
+    """``quantify/mature_other_class.tsv`` indexed by miRNA (share of reads another RNA class explains)."""
+    df = pd.read_csv(path, sep="\t", dtype={"mirna": str, "other_classes": str}, keep_default_na=False)
+    missing = [c for c in ("mirna", "reads", "other_class_reads", "other_class_share") if c not in df.columns]
+    if missing:
+        raise ExomirInputError(
+            f"column(s) {', '.join(missing)} missing",
+            where=str(path),
+            fix="re-run the quantify stage (format: docs/architecture.md)",
+        )
+    if "other_classes" not in df.columns:
+        df["other_classes"] = ""
+    return df.set_index("mirna")
+
+
+def add_artefact_columns(
+    annotation: pd.DataFrame,
+    other_class: pd.DataFrame,
+    origins: Mapping[str, str],
+    artefact_share: float,
+) -> pd.DataFrame:
+    """Add ``other_class_share``, ``other_classes``, ``non_mirna_origin`` and ``artefact_flag``.
+
+    ``artefact_flag`` is "yes" when at least ``artefact_share`` of the miRNA's reads are also
+    explained by another RNA class, or when the catalogue knows a non-miRNA origin (e.g. miR-1246
+    as a U2 snRNA fragment) and any read is shared: then "miR-1246 up" may mean "U2 fragments up".
+    ``origins`` maps catalogue ``mirna`` -> ``non_mirna_origin`` text.
+    """
+    out = annotation.copy()
+    share = [
+        float(other_class.at[m, "other_class_share"]) if m and m in other_class.index else float("nan")
+        for m in out["mature"]
+    ]
+    out["other_class_share"] = share
+    out["other_classes"] = [
+        str(other_class.at[m, "other_classes"]) if m and m in other_class.index else "" for m in out["mature"]
+    ]
+    out["non_mirna_origin"] = [origins.get(m, "") for m in out["mirna"]]
+    out["artefact_flag"] = [
+        "yes" if not math.isnan(s) and (s >= artefact_share or (origin and s > 0)) else "no"
+        for s, origin in zip(share, out["non_mirna_origin"])
+    ]
+    return out

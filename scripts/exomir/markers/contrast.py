@@ -10,7 +10,13 @@ import pandas as pd
 
 from exomir.errors import ExomirInputError
 from exomir.io import read_tsv, write_tsv
-from exomir.markers.concordance import EXPLORATORY, annotate_contrast, contrast_samples, find_contrast
+from exomir.markers.concordance import (
+    EXPLORATORY,
+    add_artefact_columns,
+    annotate_contrast,
+    read_other_class,
+)
+from exomir.markers.concordance import contrast_samples, find_contrast
 from exomir.markers.diagnostics import PanelResult, nested_cv_panel, roc_curve_points, single_marker_auc
 from exomir.markers.names import _natural_key
 from exomir.markers.plotting import dotplot_table, plot_dotplot, plot_roc
@@ -203,6 +209,8 @@ def annotate_and_score(
     out_panel_summary: str,
     out_roc_tsv: str,
     out_roc_svg: str,
+    other_class_tsv: str | None = None,
+    artefact_share: float = 0.5,
 ) -> None:
     """Rule ``markers_contrast``: annotation, dot-plot, single-marker AUCs and the panel."""
     resolved, results, counts, vst = read_contrast_inputs(resolved_tsv, results_tsv, counts_tsv, vst_tsv)
@@ -211,6 +219,11 @@ def annotate_and_score(
     annotation = annotate_contrast(
         resolved, results, counts, contrast, level, reference, case_levels, alpha, min_count, min_fraction
     )
+    if other_class_tsv:
+        origins = dict(zip(resolved["mirna"], resolved.get("non_mirna_origin", pd.Series("", resolved.index))))
+        annotation = add_artefact_columns(annotation, read_other_class(other_class_tsv), origins, artefact_share)
+        flagged = sorted(set(annotation.loc[annotation["artefact_flag"] == "yes", "mature"]))
+        log.warning("contrast %s: reads of %s may come from other RNA classes", contrast["name"], flagged)
     write_tsv(annotation, out_annotation)
     dots = dotplot_table(annotation)
     write_tsv(dots, out_dotplot_tsv)
