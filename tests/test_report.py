@@ -491,3 +491,21 @@ def test_seed_and_ids_printed_as_written_and_booleans_as_yes_no(tmp_path):
     table = Table.from_frame("t", df)
     texts = [cell[0] for cell in table.rows[0]]
     assert texts == ["20170329", "007", "0.75", "yes"]
+
+
+def test_artefact_flag_is_shown_prominently(tmp_path):
+    results = _copy_fixture(tmp_path)
+    config = fixture_config()
+    name = config["diffexp"]["contrasts"][0]["name"]
+    path = results / "markers" / name / "annotation.tsv"
+    ann = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    first = ann["mature"].iloc[0]
+    ann["other_class_share"] = ["0.3"] + ["0.0"] * (len(ann) - 1)
+    ann["other_classes"] = ["snRNA:RNU2-1"] + [""] * (len(ann) - 1)
+    ann["non_mirna_origin"] = ["U2 snRNA (RNU2-1) fragment"] + [""] * (len(ann) - 1)
+    ann["artefact_flag"] = ["yes"] + ["no"] * (len(ann) - 1)
+    ann.to_csv(path, sep="\t", index=False)
+    html = render_report(*build_context(results, sheet_records(), [name], config), TEMPLATES)
+    assert "Possible non-miRNA origin" in html
+    assert f"{first}: 30.0% of its reads are also explained by snRNA:RNU2-1" in html
+    assert "known non-miRNA origin: U2 snRNA (RNU2-1) fragment" in html

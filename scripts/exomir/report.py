@@ -377,9 +377,28 @@ def _concordance_counts(annotation: pd.DataFrame) -> dict[str, int]:
     return concordance
 
 
+def _artefact_lines(annotation: pd.DataFrame) -> list[str]:
+    """One sentence per catalogue miRNA whose reads may come from another RNA class (artefact_flag yes)."""
+    if "artefact_flag" not in annotation.columns:
+        return []
+    lines = []
+    flagged = annotation[annotation["artefact_flag"].astype(str) == "yes"].drop_duplicates("mature")
+    for row in flagged.itertuples(index=False):
+        share = getattr(row, "other_class_share", float("nan"))
+        origin = str(getattr(row, "non_mirna_origin", "") or "")
+        classes = str(getattr(row, "other_classes", "") or "")
+        text = f"{row.mature}: {fmt(100 * float(share), 'pct') if not is_na(share) else 'NA'} of its reads are also explained by"
+        text += f" {classes.replace(';', ', ')}" if classes else " another RNA class"
+        if origin:
+            text += f"; known non-miRNA origin: {origin}"
+        lines.append(text + ". A change in this miRNA may be a change in that RNA.")
+    return lines
+
+
 def _catalogue_view(markers_dir: Path, name: str) -> dict[str, Any]:
     """Catalogue names, concordance counts, orientation and table of ``markers/{name}/annotation.tsv``."""
-    view: dict[str, Any] = {"names": set(), "concordance": {}, "table": None, "orientation": "", "n": 0}
+    view: dict[str, Any] = {"names": set(), "concordance": {}, "table": None, "orientation": "", "n": 0,
+                            "artefacts": []}
     path = markers_dir / "annotation.tsv"
     annotation = _read_text_table(path) if path.exists() else None
     if annotation is None or annotation.empty:
@@ -390,6 +409,7 @@ def _catalogue_view(markers_dir: Path, name: str) -> dict[str, Any]:
         view["names"] = {str(m) for m in annotation[name_col] if not is_na(m)}
     if "concordance" in annotation.columns:
         view["concordance"] = _concordance_counts(annotation)
+    view["artefacts"] = _artefact_lines(annotation)
     if "orientation" in annotation.columns and annotation["orientation"].nunique() == 1:
         view["orientation"] = str(annotation["orientation"].iloc[0])
         annotation = annotation.drop(columns=["orientation"])
@@ -494,6 +514,7 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         "concordance": catalogue["concordance"],
         "orientation": catalogue["orientation"],
         "n_catalogue": catalogue["n"],
+        "artefacts": catalogue["artefacts"],
         "auc": auc,
         "auc_note": auc_note,
         "panel": _optional_table(markers_dir / "panel.tsv", f"panel-{name}", drop=("contrast", "analysis")),
