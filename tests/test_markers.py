@@ -575,3 +575,19 @@ def test_other_class_table_missing_columns_is_reported(tmp_path):
     bad.write_text("mirna\treads\nhsa-miR-16-5p\t3\n", encoding="utf-8")
     with pytest.raises(ExomirInputError, match="other_class_reads, other_class_share"):
         read_other_class(bad)
+
+
+def test_roc_legend_states_the_table_direction():
+    from exomir.markers.contrast import marker_roc_curves
+
+    vst = pd.DataFrame({"a": [1.0, 5.0], "b": [2.0, 6.0], "c": [8.0, 0.0], "d": [9.0, 1.0]},
+                       index=["up_in_ref", "up_in_lvl"])
+    auc = pd.DataFrame({"mature": ["up_in_ref", "up_in_lvl"], "higher_in": ["reference", "level"],
+                        "auc_best_direction": [1.0, 1.0]})
+    contrast = {"name": "x", "level": "cancer", "reference": "control"}
+    parts, labels = marker_roc_curves(auc, vst, ["a", "b"], ["c", "d"], 2, contrast)
+    assert labels["up_in_ref"].startswith("up_in_ref (AUC 1.00, higher in control;")
+    assert labels["up_in_lvl"].startswith("up_in_lvl (AUC 1.00, higher in cancer;")
+    # both curves are oriented so that they reach tpr 1 at fpr 0 (AUC 1 as the legend says)
+    for pts in parts:
+        assert pts.loc[pts["fpr"] == 0, "tpr"].max() == 1.0

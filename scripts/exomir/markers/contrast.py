@@ -69,9 +69,18 @@ def auc_table(
 
 
 def marker_roc_curves(
-    auc: pd.DataFrame, vst: pd.DataFrame, level: Sequence[str], reference: Sequence[str], roc_top: int
+    auc: pd.DataFrame,
+    vst: pd.DataFrame,
+    level: Sequence[str],
+    reference: Sequence[str],
+    roc_top: int,
+    contrast: Mapping[str, str],
 ) -> tuple[list[pd.DataFrame], dict[str, str]]:
-    """ROC points and legend labels of the ``roc_top`` best single markers (oriented as chosen)."""
+    """ROC points and legend labels of the ``roc_top`` best single markers.
+
+    Each curve is oriented as the table's ``higher_in`` says, and the label states that group,
+    so the legend's AUC is the table's ``auc_best_direction`` with its direction.
+    """
     parts: list[pd.DataFrame] = []
     labels: dict[str, str] = {}
     for _, row in auc.head(roc_top).iterrows():
@@ -82,7 +91,10 @@ def marker_roc_curves(
         )
         pts.insert(0, "curve", row["mature"])
         parts.append(pts)
-        labels[row["mature"]] = f"{row['mature']} (AUC {row['auc_best_direction']:.2f}, direction chosen on data)"
+        group = contrast["level"] if row["higher_in"] == "level" else contrast["reference"]
+        labels[row["mature"]] = (
+            f"{row['mature']} (AUC {row['auc_best_direction']:.2f}, higher in {group}; direction chosen on data)"
+        )
     return parts, labels
 
 
@@ -240,7 +252,7 @@ def annotate_and_score(
     roles = dict(zip(dots["mature"], dots["roles"]))
     auc = auc_table(vst, features, level, reference, contrast, roles, n_boot, seed)
     write_tsv(auc, out_auc)
-    roc_parts, labels = marker_roc_curves(auc, vst, level, reference, roc_top)
+    roc_parts, labels = marker_roc_curves(auc, vst, level, reference, roc_top, contrast)
 
     summary, panel_df, panel_roc = panel_step(
         vst, features, level, reference, contrast, roles, panel_max_features, cv_folds, cv_repeats, seed
