@@ -482,6 +482,12 @@ def test_report_rules_run_in_snakemake(tmp_path):
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
 
 
+def test_headers_are_spaced_words():
+    from exomir.report import header
+
+    assert header("raw_reads") == "raw reads" and header("log2FoldChange") == "log2FoldChange"
+
+
 def test_seed_and_ids_printed_as_written_and_booleans_as_yes_no(tmp_path):
     from exomir.report import _read_text_table
 

@@ -94,6 +94,12 @@ def fmt(value: Any, kind: str = "auto") -> str:
     return f"{number:.3g}"
 
 
+def header(column: str) -> str:
+    """Column header for a reader: snake_case words spaced ("raw_reads" -> "raw reads"); DESeq2's
+    own names (log2FoldChange, padj, ...) are kept, and the TSV name stays in the title attribute."""
+    return str(column).replace("_", " ")
+
+
 def sort_value(value: Any) -> str:
     """Machine-readable value for the ``data-v`` attribute used by the table sorter ("" = NA)."""
     if is_na(value):
@@ -643,6 +649,7 @@ def render_report(context: Mapping[str, Any], data: Mapping[str, Any], template_
         keep_trailing_newline=True,
     )
     env.filters["fmt"] = fmt
+    env.filters["header"] = header
     template = env.get_template("exomir_report.html.j2")
     return template.render(
         **context,
