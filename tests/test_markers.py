@@ -510,3 +510,84 @@ def test_markers_rules_run_with_snakemake(tmp_path):
         "bad.tsv: catalogue does not match its schema: line 2, column direction: 'higher' is not one of"
         in log
     )
+
+
+# ------------------------------------------------------------------ scikit-learn AUC, bounded bootstrap
+def _pairwise_auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Oracle: the pairwise Mann-Whitney count (ties 0.5), as the former implementation."""
+    p, n = pos[:, None], neg[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
+
+
+def test_bootstrap_matches_pairwise_oracle_with_ties():
+    rng = np.random.default_rng(3)
+    pos = rng.integers(0, 5, 17).astype(float)  # many ties on purpose
+    neg = rng.integers(0, 4, 11).astype(float)
+    assert auc_score(pos, neg) == pytest.approx(_pairwise_auc(pos, neg), abs=1e-12)
+    lo, hi = bootstrap_auc_ci(pos, neg, 300, 7, chunk=64)
+    r = np.random.default_rng(7)
+    ip = r.integers(0, pos.size, size=(300, pos.size))
+    ineg = r.integers(0, neg.size, size=(300, neg.size))
+    oracle = np.array([_pairwise_auc(pos[a], neg[b]) for a, b in zip(ip, ineg)])
+    assert (lo, hi) == pytest.approx((np.quantile(oracle, 0.025), np.quantile(oracle, 0.975)), abs=1e-12)
+
+
+def test_bootstrap_memory_does_not_grow_with_npos_times_nneg():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    pos, neg = rng.normal(1, 1, 400), rng.normal(0, 1, 400)
+    tracemalloc.start()
+    bootstrap_auc_ci(pos, neg, 400, 1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the pairwise version needed 400 x 400 x 400 booleans per comparison (> 60 MB)
+    assert peak < 20e6
+
+
+# ------------------------------------------------------------------ artefact awareness (contract 1)
+def test_artefact_flag_from_other_class_share_and_known_origin():
+    from exomir.markers.concordance import add_artefact_columns, read_other_class
+
+    other = read_other_class(DATA / "mature_other_class.tsv")
+    annotation = pd.DataFrame(
+        {
+            "mirna": ["miR-1246", "miR-16", "miR-21", "miR-155", "miR-720"],
+            "mature": ["hsa-miR-1246", "hsa-miR-16-5p", "hsa-miR-21-5p", "hsa-miR-155-5p", ""],
+        }
+    )
+    origins = {"miR-1246": "U2 snRNA (RNU2-1) fragment", "miR-16": "made-up origin"}
+    out = add_artefact_columns(annotation, other, origins, 0.5)
+    # 1246: share 0.3 < 0.5 but a known origin and shared reads -> yes; 16: known origin, share 0 -> no;
+    # 21: share 0.75 >= 0.5 -> yes; 155: not in the table -> NA share, no; no mature -> no
+    assert out["artefact_flag"].tolist() == ["yes", "no", "yes", "no", "no"]
+    assert out["other_class_share"].tolist()[:3] == [0.3, 0.0, 0.75]
+    assert np.isnan(out["other_class_share"].iloc[3])
+    assert out["other_classes"].tolist()[0] == "snRNA:RNU2-1"
+    assert out["non_mirna_origin"].tolist()[0] == "U2 snRNA (RNU2-1) fragment"
+    assert add_artefact_columns(annotation, other, {}, 0.8)["artefact_flag"].tolist() == ["no"] * 5
+
+
+def test_other_class_table_missing_columns_is_reported(tmp_path):
+    from exomir.markers.concordance import read_other_class
+
+    bad = tmp_path / "other.tsv"
+    bad.write_text("mirna\treads\nhsa-miR-16-5p\t3\n", encoding="utf-8")
+    with pytest.raises(ExomirInputError, match="other_class_reads, other_class_share"):
+        read_other_class(bad)
+
+
+def test_roc_legend_states_the_table_direction():
+    from exomir.markers.contrast import marker_roc_curves
+
+    vst = pd.DataFrame({"a": [1.0, 5.0], "b": [2.0, 6.0], "c": [8.0, 0.0], "d": [9.0, 1.0]},
+                       index=["up_in_ref", "up_in_lvl"])
+    auc = pd.DataFrame({"mature": ["up_in_ref", "up_in_lvl"], "higher_in": ["reference", "level"],
+                        "auc_best_direction": [1.0, 1.0]})
+    contrast = {"name": "x", "level": "cancer", "reference": "control"}
+    parts, labels = marker_roc_curves(auc, vst, ["a", "b"], ["c", "d"], 2, contrast)
+    assert labels["up_in_ref"].startswith("up_in_ref (AUC 1.00, higher in control;")
+    assert labels["up_in_lvl"].startswith("up_in_lvl (AUC 1.00, higher in cancer;")
+    # both curves are oriented so that they reach tpr 1 at fpr 0 (AUC 1 as the legend says)
+    for pts in parts:
+        assert pts.loc[pts["fpr"] == 0, "tpr"].max() == 1.0

@@ -22,7 +22,7 @@ import yaml
 
 from exomir import multiqc_content as mc
 from exomir.errors import ExomirInputError
-from exomir.report import build_context, fmt, render_report, write_report
+from exomir.report import Table, build_context, fmt, render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "report"
@@ -364,7 +364,10 @@ def test_report_without_contrasts_or_markers(tmp_path):
     config = fixture_config()
     config["diffexp"]["contrasts"] = []
     html = render_report(*build_context(results, sheet_records(), [], config), TEMPLATES)
-    assert "No contrast configured" in html
+    assert "no differential expression was run: diffexp.contrasts lists no contrast" in html
+    config["diffexp"]["enabled"] = False
+    html = render_report(*build_context(results, sheet_records(), [], config), TEMPLATES)
+    assert "diffexp.enabled is false (quantification-only run)" in html
     html = render_report(*build_context(results, sheet_records(), ["benign_vs_healthy"], config), TEMPLATES)
     assert "No catalogue annotation found" in html
     # the contrast levels come from the mean_norm_ columns when the config does not list the contrast
@@ -477,3 +480,38 @@ def test_report_rules_run_in_snakemake(tmp_path):
     # another command line (a dry run) does not make the report outdated
     dry = subprocess.run([*cmd, "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_headers_are_spaced_words():
+    from exomir.report import header
+
+    assert header("raw_reads") == "raw reads" and header("log2FoldChange") == "log2FoldChange"
+
+
+def test_seed_and_ids_printed_as_written_and_booleans_as_yes_no(tmp_path):
+    from exomir.report import _read_text_table
+
+    path = tmp_path / "summary.tsv"
+    path.write_text("seed\tsample\tcv_auc_mean\tflagged\n20170329\t007\t0.75\tTrue\n", encoding="utf-8")
+    df = _read_text_table(path)
+    table = Table.from_frame("t", df)
+    texts = [cell[0] for cell in table.rows[0]]
+    assert texts == ["20170329", "007", "0.75", "yes"]
+
+
+def test_artefact_flag_is_shown_prominently(tmp_path):
+    results = _copy_fixture(tmp_path)
+    config = fixture_config()
+    name = config["diffexp"]["contrasts"][0]["name"]
+    path = results / "markers" / name / "annotation.tsv"
+    ann = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    first = ann["mature"].iloc[0]
+    ann["other_class_share"] = ["0.3"] + ["0.0"] * (len(ann) - 1)
+    ann["other_classes"] = ["snRNA:RNU2-1"] + [""] * (len(ann) - 1)
+    ann["non_mirna_origin"] = ["U2 snRNA (RNU2-1) fragment"] + [""] * (len(ann) - 1)
+    ann["artefact_flag"] = ["yes"] + ["no"] * (len(ann) - 1)
+    ann.to_csv(path, sep="\t", index=False)
+    html = render_report(*build_context(results, sheet_records(), [name], config), TEMPLATES)
+    assert "Possible non-miRNA origin" in html
+    assert f"{first}: 30.0% of its reads are also explained by snRNA:RNU2-1" in html
+    assert "known non-miRNA origin: U2 snRNA (RNU2-1) fragment" in html

@@ -49,6 +49,9 @@ CATALOGUE_FIRST = ("name_in_review", "mature", "role", "direction", "log2FoldCha
                    "context", "function", "drug", "targets", "entry_id", "mirna", "review_refs")
 
 
+#: Columns read as text whatever they hold (identifiers and seeds are printed as written).
+TEXT_COLUMNS = ("sample", "seed", "entry_id", "accession", "run", "batch", "subject", "patient")
+
 # ----------------------------------------------------------------------------- formatting
 
 
@@ -89,6 +92,12 @@ def fmt(value: Any, kind: str = "auto") -> str:
     if abs(number) >= 1000:
         return f"{number:,.0f}"
     return f"{number:.3g}"
+
+
+def header(column: str) -> str:
+    """Column header for a reader: snake_case words spaced ("raw_reads" -> "raw reads"); DESeq2's
+    own names (log2FoldChange, padj, ...) are kept, and the TSV name stays in the title attribute."""
+    return str(column).replace("_", " ")
 
 
 def sort_value(value: Any) -> str:
@@ -168,7 +177,13 @@ def _read_text_table(path: Path) -> pd.DataFrame:
     for col in df.columns:
         values = df[col]
         filled = values != ""
-        if col == "sample" or not filled.any() or values[filled].str.match(r"^0\d").any():
+        if col in TEXT_COLUMNS or not filled.any() or values[filled].str.match(r"^0\d").any():
+            # IDs and seeds are shown as written (a seed 20170329 is not "20,170,329")
+            if filled.any() and values[filled].isin(["True", "False"]).all():
+                df[col] = values.map({"True": "yes", "False": "no"}).fillna(values)
+            continue
+        if values[filled].isin(["True", "False"]).all():
+            df[col] = values.map({"True": "yes", "False": "no"}).fillna(values)
             continue
         converted = pd.to_numeric(values.where(filled, None), errors="coerce")
         if int(converted.notna().sum()) == int(filled.sum()):
@@ -344,7 +359,8 @@ def _qc(results: Path, samples: Sequence[str]) -> dict[str, Any]:
     return qc
 
 
-def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]], alpha: float) -> tuple[dict, dict]:
+def _read_results(results: Path, name: str) -> pd.DataFrame:
+    """``diffexp/{name}/results.tsv``, checked for the columns the report needs."""
     res_path = results / "diffexp" / name / "results.tsv"
     if not res_path.exists():
         raise ExomirInputError(f"no results for contrast {name!r}", where=str(res_path),
@@ -354,39 +370,68 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         if col not in res.columns:
             raise ExomirInputError(f"column {col!r} is missing", where=str(res_path),
                                    fix="re-run the diffexp stage (format: docs/architecture.md)")
-    info = contrast_info(name, res, configured)
-    sig = res["padj"].notna() & (res["padj"] < alpha)
-    n_up = int((sig & (res["log2FoldChange"] > 0)).sum())
-    n_down = int((sig & (res["log2FoldChange"] < 0)).sum())
+    return res
 
-    markers_dir = results / "markers" / name
-    annotation = _read_text_table(markers_dir / "annotation.tsv") if (markers_dir / "annotation.tsv").exists() else None
-    catalogue_names: set[str] = set()
-    concordance: dict[str, int] = {}
-    catalogue_table = None
-    orientation = ""
-    if annotation is not None and not annotation.empty:
-        name_col = "mature" if "mature" in annotation.columns else "mirna"
-        if name_col in annotation.columns:
-            catalogue_names = {str(m) for m in annotation[name_col] if not is_na(m)}
-        if "concordance" in annotation.columns:
-            counts = annotation["concordance"].astype(str).value_counts()
-            concordance = {k: int(counts.get(k, 0)) for k in CONCORDANCE}
-            for k, v in counts.items():
-                if k not in concordance and k:
-                    concordance[str(k)] = int(v)
-        if "orientation" in annotation.columns and annotation["orientation"].nunique() == 1:
-            orientation = str(annotation["orientation"].iloc[0])
-            annotation = annotation.drop(columns=["orientation"])
-        annotation = annotation.drop(columns=[c for c in ("contrast",) if c in annotation.columns])
-        first = [c for c in CATALOGUE_FIRST if c in annotation.columns]
-        ordered = annotation[first + [c for c in annotation.columns if c not in first]]
-        catalogue_table = Table.from_frame(
-            f"catalogue-{name}", ordered, kinds={"padj": "p", "pvalue": "p"},
-            classes={"concordance": {"concordant": "pass", "discordant": "fail",
-                                     "direction not stated": "", "not detected": "muted"}},
-        )
 
+def _concordance_counts(annotation: pd.DataFrame) -> dict[str, int]:
+    """Rows per concordance category, known categories first (in :data:`CONCORDANCE` order)."""
+    counts = annotation["concordance"].astype(str).value_counts()
+    concordance = {k: int(counts.get(k, 0)) for k in CONCORDANCE}
+    for k, v in counts.items():
+        if k not in concordance and k:
+            concordance[str(k)] = int(v)
+    return concordance
+
+
+def _artefact_lines(annotation: pd.DataFrame) -> list[str]:
+    """One sentence per catalogue miRNA whose reads may come from another RNA class (artefact_flag yes)."""
+    if "artefact_flag" not in annotation.columns:
+        return []
+    lines = []
+    flagged = annotation[annotation["artefact_flag"].astype(str) == "yes"].drop_duplicates("mature")
+    for row in flagged.itertuples(index=False):
+        share = getattr(row, "other_class_share", float("nan"))
+        origin = str(getattr(row, "non_mirna_origin", "") or "")
+        classes = str(getattr(row, "other_classes", "") or "")
+        text = f"{row.mature}: {fmt(100 * float(share), 'pct') if not is_na(share) else 'NA'} of its reads are also explained by"
+        text += f" {classes.replace(';', ', ')}" if classes else " another RNA class"
+        if origin:
+            text += f"; known non-miRNA origin: {origin}"
+        lines.append(text + ". A change in this miRNA may be a change in that RNA.")
+    return lines
+
+
+def _catalogue_view(markers_dir: Path, name: str) -> dict[str, Any]:
+    """Catalogue names, concordance counts, orientation and table of ``markers/{name}/annotation.tsv``."""
+    view: dict[str, Any] = {"names": set(), "concordance": {}, "table": None, "orientation": "", "n": 0,
+                            "artefacts": []}
+    path = markers_dir / "annotation.tsv"
+    annotation = _read_text_table(path) if path.exists() else None
+    if annotation is None or annotation.empty:
+        return view
+    view["n"] = len(annotation)
+    name_col = "mature" if "mature" in annotation.columns else "mirna"
+    if name_col in annotation.columns:
+        view["names"] = {str(m) for m in annotation[name_col] if not is_na(m)}
+    if "concordance" in annotation.columns:
+        view["concordance"] = _concordance_counts(annotation)
+    view["artefacts"] = _artefact_lines(annotation)
+    if "orientation" in annotation.columns and annotation["orientation"].nunique() == 1:
+        view["orientation"] = str(annotation["orientation"].iloc[0])
+        annotation = annotation.drop(columns=["orientation"])
+    annotation = annotation.drop(columns=[c for c in ("contrast",) if c in annotation.columns])
+    first = [c for c in CATALOGUE_FIRST if c in annotation.columns]
+    ordered = annotation[first + [c for c in annotation.columns if c not in first]]
+    view["table"] = Table.from_frame(
+        f"catalogue-{name}", ordered, kinds={"padj": "p", "pvalue": "p"},
+        classes={"concordance": {"concordant": "pass", "discordant": "fail",
+                                 "direction not stated": "", "not detected": "muted"}},
+    )
+    return view
+
+
+def _results_table(res: pd.DataFrame, name: str, sig: pd.Series, catalogue_names: set[str]) -> Table:
+    """The sortable DE results table (catalogue membership, significance as a row attribute)."""
     shown = ["mirna", "baseMean", "log2FoldChange", "lfcSE", "pvalue", "padj"]
     if "log2FoldChange_shrunk" in res.columns:
         shown.append("log2FoldChange_shrunk")
@@ -396,10 +441,12 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
     if "note" in res.columns:
         table_df["note"] = res["note"].fillna("")
     attrs = [{"data-sig": "1" if s else "0"} for s in sig]
-    results_table = Table.from_frame(f"results-{name}", table_df, kinds={"pvalue": "p", "padj": "p"},
-                                     row_attrs=attrs)
+    return Table.from_frame(f"results-{name}", table_df, kinds={"pvalue": "p", "padj": "p"}, row_attrs=attrs)
 
-    auc, auc_by = None, {}
+
+def _auc_view(markers_dir: Path, name: str) -> tuple[Table | None, dict[str, float | None], str]:
+    """AUC table, AUC per curve name (for the ROC legend) and the bootstrap note of ``auc.tsv``."""
+    auc, auc_by, auc_note = None, {}, ""
     if (markers_dir / "auc.tsv").exists():
         auc_df = _read_text_table(markers_dir / "auc.tsv")
         if not auc_df.empty:
@@ -411,17 +458,17 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
             auc_col = next((c for c in ("auc_best_direction", "auc", "roc_auc") if c in auc_df.columns), None)
             if auc_col is not None:
                 auc_by = {str(k): _json_number(v) for k, v in zip(auc_df[key], auc_df[auc_col])}
-    auc_note = ""
-    if auc is not None:
-        note = auc_df[[c for c in ("bootstrap",) if c in auc_df.columns]]
-        auc_note = str(note.iloc[0, 0]) if not note.empty and not is_na(note.iloc[0, 0]) else ""
-    panel = _optional_table(markers_dir / "panel.tsv", f"panel-{name}", drop=("contrast", "analysis"))
-    panel_summary = _optional_table(markers_dir / "panel_summary.tsv", f"panel-summary-{name}",
-                                    drop=("contrast", "analysis"))
+            note = auc_df[[c for c in ("bootstrap",) if c in auc_df.columns]]
+            auc_note = str(note.iloc[0, 0]) if not note.empty and not is_na(note.iloc[0, 0]) else ""
     if (markers_dir / "panel_summary.tsv").exists():
         summary_df = _read_text_table(markers_dir / "panel_summary.tsv")
         if "cv_auc_mean" in summary_df.columns and not summary_df.empty:
             auc_by.setdefault("panel (nested CV)", _json_number(summary_df["cv_auc_mean"].iloc[0]))
+    return auc, auc_by, auc_note
+
+
+def _roc_data(markers_dir: Path) -> dict[str, list[list[float | None]]]:
+    """ROC points per curve from ``markers/{name}/roc.tsv`` (empty when absent)."""
     roc: dict[str, list[list[float | None]]] = {}
     if (markers_dir / "roc.tsv").exists():
         roc_df = _read(markers_dir / "roc.tsv")
@@ -429,8 +476,12 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         if feature and {"fpr", "tpr"} <= set(roc_df.columns):
             for key_, group in roc_df.groupby(feature, sort=False):
                 roc[str(key_)] = [[_json_number(f), _json_number(t)] for f, t in zip(group["fpr"], group["tpr"])]
+    return roc
 
-    points = [
+
+def _volcano_points(res: pd.DataFrame, sig: pd.Series, catalogue_names: set[str]) -> list[dict[str, Any]]:
+    """One JSON point per miRNA for the interactive volcano and MA plots."""
+    return [
         {
             "m": str(row.mirna),
             "bm": _json_number(row.baseMean),
@@ -442,6 +493,17 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         }
         for row, s in zip(res.itertuples(index=False), sig)
     ]
+
+
+def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]], alpha: float) -> tuple[dict, dict]:
+    """Template context and plot data of one contrast (DE results, catalogue, AUC, panel, ROC)."""
+    res = _read_results(results, name)
+    info = contrast_info(name, res, configured)
+    sig = res["padj"].notna() & (res["padj"] < alpha)
+    markers_dir = results / "markers" / name
+    catalogue = _catalogue_view(markers_dir, name)
+    auc, auc_by, auc_note = _auc_view(markers_dir, name)
+    roc = _roc_data(markers_dir)
     context = {
         "name": name,
         "anchor": "c-" + re.sub(r"[^A-Za-z0-9_-]", "_", name),
@@ -451,19 +513,22 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         "n_rows": len(res),
         "n_tested": int(res["padj"].notna().sum()),
         "n_sig": int(sig.sum()),
-        "n_up": n_up,
-        "n_down": n_down,
-        "results": results_table,
-        "catalogue": catalogue_table,
-        "concordance": concordance,
-        "orientation": orientation,
-        "n_catalogue": 0 if annotation is None else len(annotation),
+        "n_up": int((sig & (res["log2FoldChange"] > 0)).sum()),
+        "n_down": int((sig & (res["log2FoldChange"] < 0)).sum()),
+        "results": _results_table(res, name, sig, catalogue["names"]),
+        "catalogue": catalogue["table"],
+        "concordance": catalogue["concordance"],
+        "orientation": catalogue["orientation"],
+        "n_catalogue": catalogue["n"],
+        "artefacts": catalogue["artefacts"],
         "auc": auc,
         "auc_note": auc_note,
-        "panel": panel,
-        "panel_summary": panel_summary,
+        "panel": _optional_table(markers_dir / "panel.tsv", f"panel-{name}", drop=("contrast", "analysis")),
+        "panel_summary": _optional_table(markers_dir / "panel_summary.tsv", f"panel-summary-{name}",
+                                         drop=("contrast", "analysis")),
         "has_roc": bool(roc),
     }
+    points = _volcano_points(res, sig, catalogue["names"])
     data = {"points": points, "roc": roc, "auc": auc_by, "level": info.level, "reference": info.reference}
     return context, data
 
@@ -502,6 +567,15 @@ def _checksums(results: Path, species: str) -> Table | None:
     return Table.from_frame("checksums-table", _read(path, dtype=str, keep_default_na=False))
 
 
+def no_de_reason(diffexp_cfg: Mapping[str, Any], contrasts: Sequence[str]) -> str:
+    """Why no differential expression is shown ("" when contrasts were run)."""
+    if contrasts:
+        return ""
+    if diffexp_cfg.get("enabled") is False:
+        return "no differential expression was run: diffexp.enabled is false (quantification-only run)"
+    return "no differential expression was run: diffexp.contrasts lists no contrast"
+
+
 def build_context(
     results_dir: str | Path,
     samples: Sequence[Mapping[str, Any]],
@@ -532,6 +606,7 @@ def build_context(
         contrast_data[ctx["anchor"]] = data
     report_cfg = config.get("report") or {}
     context = {
+        "no_de_reason": no_de_reason(diffexp_cfg, contrasts),
         "title": title or report_cfg.get("title") or "exomir biomarker report",
         "version": exomir.__version__,
         "species": species,
@@ -574,6 +649,7 @@ def render_report(context: Mapping[str, Any], data: Mapping[str, Any], template_
         keep_trailing_newline=True,
     )
     env.filters["fmt"] = fmt
+    env.filters["header"] = header
     template = env.get_template("exomir_report.html.j2")
     return template.render(
         **context,

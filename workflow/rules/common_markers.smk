@@ -7,6 +7,8 @@ MARKERS_SCHEMA_DIR = (
     / "schema"
 )
 
+from snakemake.exceptions import WorkflowError
+
 # markers.alpha null: use the differential-expression threshold so both stages call alike.
 MARKERS_ALPHA = (
     config["markers"]["alpha"]
@@ -33,3 +35,12 @@ MARKERS_OUTPUTS = (
     if config["markers"]["enabled"]
     else []
 )
+
+
+def other_class_input(wildcards):
+    """quantify/mature_other_class.tsv once the quantify stage declares it (issue-18 contract), else []."""
+    try:
+        outputs = list(rules.quantify_matrices.output)
+    except (AttributeError, WorkflowError):  # markers rules included on their own
+        return []
+    return [path for path in outputs if path.endswith("mature_other_class.tsv")]

@@ -1,5 +1,5 @@
 # Breast-cancer exosome marker catalogue (Jia et al. 2017): resolution, annotation per
-# contrast, exploratory diagnostic performance. Logic in scripts/exomir/markers.py.
+# contrast, exploratory diagnostic performance. Logic in scripts/exomir/markers/ (one module per concern).
 
 
 rule markers_catalogue:
@@ -34,6 +34,8 @@ rule markers_contrast:
         vst="results/diffexp/vst.tsv",
         counts="results/quantify/mature_counts.tsv",
         samples="results/diffexp/samples.tsv",
+        # contract with the quantify stage: used only once that stage declares the file
+        other_class=other_class_input,
     output:
         annotation="results/markers/{contrast}/annotation.tsv",
         dotplot_tsv="results/markers/{contrast}/dotplot.tsv",
@@ -63,5 +65,6 @@ rule markers_contrast:
         cv_folds=config["markers"]["cv_folds"],
         cv_repeats=config["markers"]["cv_repeats"],
         roc_top=config["markers"]["roc_top"],
+        artefact_share=config["markers"]["artefact_share"],
     script:
         "../scripts/markers_contrast.py"

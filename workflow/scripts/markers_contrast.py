@@ -1,11 +1,11 @@
-"""Rule markers_contrast: see exomir.markers.annotate_and_score."""
+"""Rule markers_contrast: see exomir.markers.contrast.annotate_and_score."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
 from exomir.logutil import log_to  # noqa: E402
-from exomir.markers import annotate_and_score  # noqa: E402
+from exomir.markers.contrast import annotate_and_score  # noqa: E402
 
 with log_to(snakemake.log[0]):
     annotate_and_score(
@@ -34,4 +34,6 @@ with log_to(snakemake.log[0]):
         out_panel_summary=snakemake.output.panel_summary,
         out_roc_tsv=snakemake.output.roc_tsv,
         out_roc_svg=snakemake.output.roc_svg,
+        other_class_tsv=snakemake.input.other_class[0] if snakemake.input.other_class else None,
+        artefact_share=float(snakemake.params.artefact_share),
     )
