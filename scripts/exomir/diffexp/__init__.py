@@ -777,3 +777,15 @@ def check_sample_sheet_design(sheet: pd.DataFrame, section: dict[str, Any]) -> l
                 "still inform normalisation and dispersions; add a contrast to test them"
             )
     return warnings
+
+
+#: Short text for the report: which fold change is which (shown next to the results tables).
+LFC_NOTE = (
+    "log2FoldChange is the maximum-likelihood log2 fold change, unshrunken: it is the value "
+    "R DESeq2's results() reports and the one the Wald test (pvalue, padj) is computed on. "
+    "log2FoldChange_shrunk is the same effect shrunken towards 0 (apeGLM-like prior, pyDESeq2 "
+    "lfc_shrink): miRNAs with few reads or noisy counts get smaller, more cautious values. Rank "
+    "and plot effect sizes with the shrunken value; judge significance with padj. Rows with NA "
+    "statistics were not tested: the filter column says why (all_zero, prefilter, "
+    "cooks_outlier, independent_filtering)."
+)
