@@ -52,3 +52,17 @@ for (set in c("cancer_set1", "cancer_set2", "cancer_set3")) run_one(set, FALSE)
 run_one("cancer_set1", TRUE)
 writeLines(c(paste("R", paste(R.version$major, R.version$minor, sep = ".")),
              paste("DESeq2", as.character(packageVersion("DESeq2")))), "r_session.txt")
+
+# Trend inputs before the Cook's refit (set 1): baseMean and gene-wise dispersions of the
+# non-zero rows, and R's parametric trend on them (r_set1_trend_input.tsv, r_set1_trend.tsv).
+s1 <- all_samples[all_samples$batch %in% c("cancer_set1", "healthy_set"), ]
+s1$condition <- factor(s1$condition, levels = c("healthy", "cancer"))
+d1 <- estimateDispersionsGeneEst(estimateSizeFactors(
+  DESeqDataSetFromMatrix(all_counts[, s1$sample], colData = s1, design = ~ condition)), quiet = TRUE)
+nz <- !mcols(d1)$allZero
+write.table(data.frame(mirna = rownames(d1)[nz], baseMean = fmt(mcols(d1)$baseMean[nz]),
+                       dispersion_genewise = fmt(mcols(d1)$dispGeneEst[nz])),
+            "r_set1_trend_input.tsv", sep = "\t", quote = FALSE, row.names = FALSE)
+coefs <- attr(dispersionFunction(estimateDispersionsFit(d1, quiet = TRUE)), "coefficients")
+write.table(data.frame(quantity = names(coefs), value = sprintf("%.15g", coefs)), "r_set1_trend.tsv",
+            sep = "\t", quote = FALSE, row.names = FALSE)
