@@ -1,8 +1,6 @@
 """Tests of exomir.diffexp: parity with R DESeq2, planted changes, input errors, outputs.
 
 Fixtures (tests/data/diffexp/, see its README.md):
-* parity/: a real cell-line exosome count matrix (56 samples) with the results
-  of R DESeq2 1.38.3 produced by make_r_fixture.R (R is not needed here);
 * simulated/: 40 miRNAs x 8 samples with six planted fold changes.
 """
 
@@ -27,8 +25,8 @@ from exomir.diffexp import (
 from exomir.errors import ExomirInputError
 
 DATA = Path(__file__).parent / "data" / "diffexp"
-PARITY = DATA / "parity"
 SIMULATED = DATA / "simulated"
+CELLLINE = DATA / "cellline"
 
 CANCER_VS_HEALTHY = {"name": "cancer_vs_healthy", "factor": "condition", "level": "cancer", "reference": "healthy"}
 CASE_VS_CONTROL = {"name": "case_vs_control", "factor": "condition", "level": "case", "reference": "control"}
@@ -49,67 +47,7 @@ def write_flags(path: Path, sheet: Path, failing: dict[str, str]) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- parity with R
-
-
-@pytest.fixture(scope="module")
-def parity():
-    """pyDESeq2 results on the parity fixture, with R's two reference runs."""
-    config = settings(CANCER_VS_HEALTHY, reference_levels={"condition": "healthy"})
-    counts, samples, keep = prepare(PARITY / "counts.tsv", PARITY / "samples.tsv", None, True, config)
-    meta = model_metadata(samples, config.design, config.reference_levels)
-    dds = fit_model(counts.loc[keep, meta.index], meta, config)
-    results = contrast_results(counts.loc[keep], samples, config, config.contrasts[0]).set_index("mirna")
-    r_runs = {
-        fit: pd.read_csv(PARITY / f"r_results_fit_{fit}.tsv", sep="\t", index_col=0)
-        for fit in ("parametric", "mean")
-    }
-    r_size_factors = pd.read_csv(PARITY / "r_size_factors.tsv", sep="\t", index_col=0)["size_factor"]
-    return dds, results, r_runs, r_size_factors
-
-
-def test_parity_prefilter_keeps_the_same_mirnas(parity):
-    _, results, r_runs, _ = parity
-    assert len(results) == 292
-    assert sorted(results.index) == sorted(r_runs["parametric"].index)
-
-
-def test_parity_size_factors(parity):
-    dds, _, _, r_size_factors = parity
-    ours = pd.Series(np.asarray(dds.obs["size_factors"], dtype=float), index=dds.obs_names)
-    rel = (ours / r_size_factors.loc[ours.index] - 1).abs()
-    # Measured: 3.8e-15 (both are the median-of-ratios estimator).
-    assert rel.max() < 1e-6
-
-
-@pytest.mark.parametrize("fit", ["parametric", "mean"])
-def test_parity_log2_fold_changes(parity, fit):
-    _, results, r_runs, _ = parity
-    r = r_runs[fit]
-    ours = results.loc[r.index, "log2FoldChange"]
-    # Measured r: 0.99999970 vs R parametric (R used its local-fit fallback),
-    # 0.99999999999 vs R fitType="mean" (the trend pyDESeq2 falls back to).
-    assert np.corrcoef(ours, r["log2FoldChange"])[0, 1] >= 0.999
-    limit = 0.01 if fit == "parametric" else 1e-3  # measured max |diff|: 0.0038, 5.5e-5
-    assert (ours - r["log2FoldChange"]).abs().max() < limit
-
-
-@pytest.mark.parametrize("fit", ["parametric", "mean"])
-def test_parity_significant_calls(parity, fit):
-    _, results, r_runs, _ = parity
-    r = r_runs[fit]
-    ours = set(results.index[results["padj"] < 0.1])
-    theirs = set(r.index[r["padj"] < 0.1])
-    jaccard = len(ours & theirs) / len(ours | theirs)
-    assert len(theirs) == 227
-    assert jaccard >= 0.95  # measured: 1.0 (227 = 227, identical sets)
-
-
-def test_parity_cooks_outlier_replacement(parity):
-    dds, _, r_runs, _ = parity
-    ours = sorted(dds.var_names[np.asarray(dds.var["replaced"], dtype=bool)])
-    theirs = sorted(r_runs["parametric"].index[r_runs["parametric"]["replaced"] == 1])
-    assert ours == theirs == ["hsa-miR-192-3p"]
+# Parity with R DESeq2 at default settings: tests/test_diffexp_parity.py (cell-line fixtures).
 
 
 # --------------------------------------------------------------------------- planted changes
@@ -117,10 +55,15 @@ def test_parity_cooks_outlier_replacement(parity):
 
 @pytest.mark.parametrize("design", ["~ condition", "~ batch + condition"])
 def test_simulated_calls_are_exactly_the_planted_changes(design):
-    config = settings(CASE_VS_CONTROL, design=design)
+    config = settings(CASE_VS_CONTROL, design=design, prefilter=True)
     counts, samples, keep = prepare(SIMULATED / "counts.tsv", SIMULATED / "samples.tsv", None, True, config)
     assert sorted(counts.index[~keep]) == ["sim-miR-039", "sim-miR-040"]
-    results = contrast_results(counts.loc[keep], samples, config, config.contrasts[0]).set_index("mirna")
+    results = contrast_results(counts, samples, config, config.contrasts[0], keep).set_index("mirna")
+    # prefiltered rows stay in the table, with NA statistics and the reason
+    assert len(results) == 40
+    low = results.loc[["sim-miR-039", "sim-miR-040"]]
+    assert (low["filter"] == "prefilter").all() and low["pvalue"].isna().all() and low["padj"].isna().all()
+    results = results.drop(index=["sim-miR-039", "sim-miR-040"])
     truth = pd.read_csv(SIMULATED / "truth.tsv", sep="\t", index_col=0)["planted_log2fc"]
     planted = set(truth.index[truth != 0])
     assert set(results.index[results["padj"] < 0.1]) == planted
@@ -181,7 +124,7 @@ def test_error_design_not_full_rank():
     # In the real cell-line cohort each batch holds a single condition.
     config = settings(CANCER_VS_HEALTHY, design="~ batch + condition")
     with pytest.raises(ExomirInputError, match=r"is not full rank \(5 coefficients, rank 4\)"):
-        prepare(PARITY / "counts.tsv", PARITY / "samples.tsv", None, True, config)
+        prepare(CELLLINE / "counts.tsv", CELLLINE / "samples.tsv", None, True, config)
 
 
 def test_error_fewer_than_two_samples_after_qc(tmp_path):
@@ -284,9 +227,9 @@ def test_results_table_follows_the_contract(stage_outputs):
     results = pd.read_csv(stage_outputs / "a" / "case_vs_control" / "results.tsv", sep="\t")
     assert list(results.columns) == [
         "mirna", "baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj", "log2FoldChange_shrunk",
-        "mean_norm_case", "mean_norm_control", "note",
+        "filter", "mean_norm_case", "mean_norm_control", "note",
     ]
-    assert len(results) == 38
+    assert len(results) == 40  # every miRNA of the matrix is a row
     key = list(zip(results["padj"].fillna(np.inf), results["pvalue"].fillna(np.inf), results["mirna"]))
     assert key == sorted(key)
     assert set(results.loc[results["padj"] < 0.1, "mirna"]) == {f"sim-miR-00{i}" for i in range(1, 7)}
@@ -310,7 +253,7 @@ def test_cohort_tables(stage_outputs):
     expected = counts.loc["sim-miR-010", "S3"] / size_factors.set_index("sample").loc["S3", "size_factor"]
     assert normalized.loc["sim-miR-010", "S3"] == pytest.approx(expected, rel=1e-5)
     vst = pd.read_csv(out / "vst.tsv", sep="\t", index_col=0)
-    assert vst.shape == (38, 7)
+    assert vst.shape == (40, 7)  # no prefilter by default: every miRNA
     pca = pd.read_csv(out / "pca.tsv", sep="\t")
     assert list(pca.columns[:3]) == ["sample", "batch", "condition"]
     top = pd.read_csv(out / "case_vs_control" / "top_mirnas.tsv", sep="\t", index_col=0)

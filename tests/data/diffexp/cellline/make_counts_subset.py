@@ -1,12 +1,13 @@
-"""Build the parity fixture's count matrix and sample sheet (run once, by hand).
+"""Build the cell-line parity fixture's counts and sample sheet (run once, by hand).
 
 Usage: python make_counts_subset.py DIR_WITH_EXOSOMEPURITY_CSVS OUT_DIR
 
 Reads the four raw-count CSVs of WangHYLab/exosomePurity
 ``testdata/01cancer_healthy_cellline_derived_count_exosomes/`` and writes
-``counts.tsv`` (miRNAs with >= 10 reads in >= 3 samples, so that the
-workflow's default prefilter, >= 10 reads in >= 25 samples (the smaller
-group), still has rows to remove) and ``samples.tsv``.
+``counts.tsv`` (every miRNA with at least one read in the 56 runs, plus the
+first 19 all-zero miRNAs by name so that the ``all_zero`` filter is exercised)
+and ``samples.tsv`` (sample, condition, batch). The three parity matrices are
+``cancer_setN`` + ``healthy_set`` (see ``make_r_fixture.R``).
 """
 
 import sys
@@ -20,8 +21,7 @@ SOURCES = {
     "cancer_cellline_derived_exosomes3.csv": ("cancer", "cancer_set3"),
     "healthy_cellline_derived_exosomes.csv": ("healthy", "healthy_set"),
 }
-MIN_COUNT = 10
-MIN_SAMPLES = 3
+ALL_ZERO_KEPT = 19
 
 
 def main(source_dir: Path, out_dir: Path) -> None:
@@ -33,8 +33,10 @@ def main(source_dir: Path, out_dir: Path) -> None:
         table.columns = [c.removesuffix(".count") for c in table.columns]
         frames.append(table)
         rows += [(sample, condition, batch) for sample in table.columns]
-    counts = pd.concat(frames, axis=1)
-    counts = counts[(counts >= MIN_COUNT).sum(axis=1) >= MIN_SAMPLES].sort_index()
+    counts = pd.concat(frames, axis=1).sort_index()
+    detected = counts.sum(axis=1) > 0
+    zero = counts.index[~detected][:ALL_ZERO_KEPT]
+    counts = counts[detected | counts.index.isin(zero)]
     counts.index.name = "mirna"
     counts.to_csv(out_dir / "counts.tsv", sep="\t", lineterminator="\n")
     sheet = pd.DataFrame(rows, columns=["sample", "condition", "batch"])

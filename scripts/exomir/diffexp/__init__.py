@@ -74,6 +74,7 @@ class DiffexpSettings:
     contrasts: tuple[Contrast, ...] = ()
     reference_levels: dict[str, str] = field(default_factory=dict)
     alpha: float = 0.1
+    prefilter: bool = False
     min_count: int = 10
     min_samples: int | None = None
     fit_type: str = "parametric"
@@ -93,6 +94,7 @@ class DiffexpSettings:
             contrasts=contrasts,
             reference_levels={str(k): str(v) for k, v in (section.get("reference_levels") or {}).items()},
             alpha=float(section.get("alpha", defaults.alpha)),
+            prefilter=bool(section.get("prefilter", defaults.prefilter)),
             min_count=int(section.get("min_count", defaults.min_count)),
             min_samples=None if section.get("min_samples") is None else int(section["min_samples"]),
             fit_type=str(section.get("fit_type", defaults.fit_type)),
@@ -414,23 +416,10 @@ def prefilter(counts: pd.DataFrame, min_count: int, min_samples: int) -> pd.Seri
 
 
 def fit_model(counts: pd.DataFrame, meta: pd.DataFrame, settings: DiffexpSettings):
-    """Fit pyDESeq2 on a miRNA x sample matrix; returns the fitted ``DeseqDataSet``."""
-    from pydeseq2.dds import DeseqDataSet
+    """Fit the DESeq2 model (R trend, :mod:`exomir.diffexp.model`) on a miRNA x sample matrix."""
+    from exomir.diffexp.model import fit_dataset
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        dds = DeseqDataSet(
-            counts=counts.T.loc[meta.index],
-            metadata=meta,
-            design=settings.design,
-            fit_type=settings.fit_type,
-            refit_cooks=True,
-            n_cpus=settings.n_cpus,
-            quiet=True,
-        )
-        dds.deseq2()
-    for warning in caught:
-        LOG.warning("pyDESeq2: %s", warning.message)
+    dds = fit_dataset(counts.T.loc[meta.index], meta, settings.design, settings.fit_type, settings.n_cpus)
     LOG.info(
         "fitted %d miRNAs x %d samples, design %s; dispersion trend: %s; Cook's outliers replaced in %d miRNAs",
         dds.n_vars, dds.n_obs, settings.design, dds.uns["disp_function_type"], int(dds.var["replaced"].sum()),
@@ -520,9 +509,12 @@ def prepare(
     used = samples.loc[samples["used"] == "yes", "sample"].tolist()
     min_samples = min_samples_for(samples, settings)
     keep = prefilter(counts[used], settings.min_count, min_samples)
+    if not settings.prefilter:  # default: R's independent filtering alone decides (issue 19)
+        keep = (counts[used].sum(axis=1) >= 0)
     LOG.info(
-        "%d of %d samples used; %d of %d miRNAs have >= %d reads in >= %d samples",
-        len(used), len(samples), int(keep.sum()), len(keep), settings.min_count, min_samples,
+        "%d of %d samples used; %d of %d miRNAs kept (prefilter %s: >= %d reads in >= %d samples)",
+        len(used), len(samples), int(keep.sum()), len(keep), "on" if settings.prefilter else "off",
+        settings.min_count, min_samples,
     )
     if keep.sum() < 2:
         raise ExomirInputError(
@@ -606,55 +598,119 @@ def _with_name(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- contrast step
 
 
+#: ``filter`` column values: why a row has no p value or no adjusted p value.
+FILTER_REASONS = {
+    "all_zero": "no read in any used sample",
+    "prefilter": "removed by the optional prefilter (diffexp.prefilter)",
+    "cooks_outlier": "Cook's distance outlier: p value set to NA (R results(cooksCutoff))",
+    "independent_filtering": "low mean count: removed by independent filtering",
+}
+
+
+def contrast_vector(dds, contrast: Contrast) -> np.ndarray:
+    """Coefficient weights of ``level - reference`` in the fitted model's design matrix."""
+    columns = list(dds.obsm["design_matrix"].columns)
+    vector = np.zeros(len(columns))
+    for level, sign in ((contrast.level, 1.0), (contrast.reference, -1.0)):
+        name = f"{contrast.factor}[T.{level}]"
+        if name in columns:
+            vector[columns.index(name)] += sign
+    return vector
+
+
+def wald_table(dds, contrast: Contrast, settings: DiffexpSettings) -> pd.DataFrame:
+    """baseMean, log2FoldChange, lfcSE, stat, pvalue (R's Wald test) and Cook's flags of the fit."""
+    from exomir.diffexp.rstats import wald_test
+
+    nonzero = dds.var["non_zero"].to_numpy(dtype=bool)
+    table = pd.DataFrame(np.nan, index=dds.var_names, columns=["log2FoldChange", "lfcSE", "stat", "pvalue"])
+    table.insert(0, "baseMean", np.asarray(dds.var["_normed_means"], dtype=float))
+    wald = wald_test(
+        dds.obsm["design_matrix"].to_numpy(dtype=float),
+        np.asarray(dds.obs["size_factors"], dtype=float),
+        dds.varm["LFC"].to_numpy(dtype=float)[nonzero],
+        dds.var["dispersions"].to_numpy(dtype=float)[nonzero],
+        contrast_vector(dds, contrast),
+    )
+    for column, values in zip(["log2FoldChange", "lfcSE", "stat", "pvalue"], [wald.log2_fold_change, wald.lfc_se, wald.stat, wald.pvalue]):
+        table.loc[nonzero, column] = values
+    cooks = np.asarray(dds.cooks_outlier(), dtype=bool) if settings.cooks_filter else np.zeros(len(table), bool)
+    table["cooks"] = cooks & nonzero
+    table.loc[table["cooks"], "pvalue"] = np.nan
+    return table
+
+
+def adjust(table: pd.DataFrame, settings: DiffexpSettings) -> pd.Series:
+    """padj as R's results(): independent filtering on baseMean (or plain BH when off)."""
+    from exomir.diffexp.rstats import bh, independent_filtering
+
+    if not settings.independent_filter:
+        return pd.Series(bh(table["pvalue"].to_numpy()), index=table.index)
+    result = independent_filtering(table["baseMean"].to_numpy(), table["pvalue"].to_numpy(), settings.alpha)
+    LOG.info("independent filtering: mean-count threshold %.4g (quantile %.3f), %d rejections",
+             result.threshold, result.theta, result.rejections)
+    return pd.Series(result.padj, index=table.index)
+
+
+def shrunk_lfc(dds, contrast: Contrast, settings: DiffexpSettings) -> pd.Series:
+    """pyDESeq2's apeGLM-like shrunken log2 fold change of the contrast coefficient (NA if off)."""
+    from pydeseq2.ds import DeseqStats
+
+    if not settings.shrink:
+        return pd.Series(np.nan, index=dds.var_names)
+    coefficient = f"{contrast.factor}[T.{contrast.level}]"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = DeseqStats(dds, contrast=[contrast.factor, contrast.level, contrast.reference],
+                           alpha=settings.alpha, n_cpus=settings.n_cpus, quiet=True)
+        stats.run_wald_test()
+        stats.lfc_shrink(coeff=coefficient)
+    for warning in caught:
+        LOG.warning("pyDESeq2 %s: %s", contrast.name, warning.message)
+    return stats.LFC[coefficient] / np.log(2)
+
+
+def filter_column(table: pd.DataFrame, all_rows: pd.Index, kept: pd.Index, zero: pd.Index) -> pd.Series:
+    """Why each row has NA statistics (empty when tested and adjusted)."""
+    reason = pd.Series("", index=all_rows, dtype=object)
+    reason[table.reindex(all_rows)["padj"].isna()] = "independent_filtering"
+    reason[table["cooks"].reindex(all_rows, fill_value=False).to_numpy(dtype=bool)] = "cooks_outlier"
+    reason[~all_rows.isin(kept)] = "prefilter"
+    reason[all_rows.isin(zero)] = "all_zero"
+    return reason
+
+
 def contrast_results(
-    counts: pd.DataFrame, samples: pd.DataFrame, settings: DiffexpSettings, contrast: Contrast
+    counts: pd.DataFrame, samples: pd.DataFrame, settings: DiffexpSettings, contrast: Contrast,
+    keep: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Fit the model with ``contrast.reference`` as baseline and return the results table.
 
-    Columns follow the contract (``docs/architecture.md``) plus ``note``,
-    which says why a p value or adjusted p value is missing. Rows are sorted by
-    padj, pvalue, mirna with missing values last.
+    Every row of ``counts`` is in the table; rows outside ``keep`` (the optional
+    prefilter) or without reads have NA statistics, and ``filter`` says why
+    (see :data:`FILTER_REASONS`). Rows are sorted by padj, pvalue, mirna with
+    missing values last.
     """
-    from pydeseq2.ds import DeseqStats
-
     meta = model_metadata(samples, settings.design, settings.reference_levels, contrast)
-    dds = fit_model(counts.loc[:, meta.index], meta, settings)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        stats = DeseqStats(
-            dds,
-            contrast=[contrast.factor, contrast.level, contrast.reference],
-            alpha=settings.alpha,
-            cooks_filter=settings.cooks_filter,
-            independent_filter=settings.independent_filter,
-            n_cpus=settings.n_cpus,
-            quiet=True,
-        )
-        stats.summary()
-        table = stats.results_df.copy()
-        cooks = dds.cooks_outlier() if settings.cooks_filter else pd.Series(False, index=dds.var_names)
-        if settings.shrink:
-            stats.lfc_shrink(coeff=f"{contrast.factor}[T.{contrast.level}]")
-            shrunk = stats.LFC[f"{contrast.factor}[T.{contrast.level}]"] / np.log(2)
-        else:
-            shrunk = pd.Series(np.nan, index=table.index)
-    for warning in caught:
-        LOG.warning("pyDESeq2 %s: %s", contrast.name, warning.message)
-    table["log2FoldChange_shrunk"] = shrunk
-    normalized = pd.DataFrame(dds.layers["normed_counts"].T, index=dds.var_names, columns=dds.obs_names)
+    keep = pd.Series(True, index=counts.index) if keep is None else keep.reindex(counts.index, fill_value=False)
+    kept = counts.index[keep.to_numpy(dtype=bool)]
+    dds = fit_model(counts.loc[kept, meta.index], meta, settings)
+    tested = wald_table(dds, contrast, settings)
+    tested["padj"] = adjust(tested, settings)
+    tested["log2FoldChange_shrunk"] = shrunk_lfc(dds, contrast, settings)
+    tested.loc[~dds.var["non_zero"].to_numpy(dtype=bool), "log2FoldChange_shrunk"] = np.nan
+    zero = counts.index[(counts[meta.index] == 0).all(axis=1)]
+    table = tested.reindex(counts.index)
+    table["filter"] = filter_column(tested, counts.index, kept, zero)
+    normalized = counts[meta.index] / np.asarray(dds.obs["size_factors"], dtype=float)
     for level in (contrast.level, contrast.reference):
-        members = meta.index[meta[contrast.factor] == level]
-        table[f"mean_norm_{level}"] = normalized[members].mean(axis=1)
-    note = pd.Series("", index=table.index)
-    note[table["padj"].isna() & table["pvalue"].notna()] = "low mean count: removed by independent filtering"
-    note[np.asarray(cooks, dtype=bool) & table["pvalue"].isna()] = "Cook's distance outlier: p value set to NA"
-    table["note"] = note
-    table = table.rename_axis("mirna").reset_index()
-    table = table.sort_values(
-        ["padj", "pvalue", "mirna"], na_position="last", kind="mergesort"
-    ).reset_index(drop=True)
-    n_sig = int((table["padj"] < settings.alpha).sum())
-    LOG.info("%s: %d of %d miRNAs with padj < %g", contrast.name, n_sig, len(table), settings.alpha)
+        table[f"mean_norm_{level}"] = normalized[meta.index[meta[contrast.factor] == level]].mean(axis=1)
+    table.loc[table["filter"] == "prefilter", "baseMean"] = normalized.mean(axis=1)
+    table["note"] = table["filter"].map(lambda r: FILTER_REASONS.get(r, ""))
+    table = table.drop(columns="cooks").rename_axis("mirna").reset_index()
+    table = table.sort_values(["padj", "pvalue", "mirna"], na_position="last", kind="mergesort").reset_index(drop=True)
+    LOG.info("%s: %d of %d miRNAs with padj < %g", contrast.name, int((table["padj"] < settings.alpha).sum()),
+             len(table), settings.alpha)
     return table
 
 
@@ -678,7 +734,7 @@ def run_contrast(
     counts = read_counts(counts_tsv)
     samples = pd.read_csv(samples_tsv, sep="\t", dtype=str, keep_default_na=False)
     vst = read_tsv(vst_tsv, index_col=0)
-    table = contrast_results(counts.loc[vst.index], samples, settings, contrast)
+    table = contrast_results(counts, samples, settings, contrast, pd.Series(counts.index.isin(vst.index), index=counts.index))
     write_tsv(table, out / "results.tsv")
 
     label = f"{contrast.level} vs {contrast.reference}"
@@ -721,3 +777,15 @@ def check_sample_sheet_design(sheet: pd.DataFrame, section: dict[str, Any]) -> l
                 "still inform normalisation and dispersions; add a contrast to test them"
             )
     return warnings
+
+
+#: Short text for the report: which fold change is which (shown next to the results tables).
+LFC_NOTE = (
+    "log2FoldChange is the maximum-likelihood log2 fold change, unshrunken: it is the value "
+    "R DESeq2's results() reports and the one the Wald test (pvalue, padj) is computed on. "
+    "log2FoldChange_shrunk is the same effect shrunken towards 0 (apeGLM-like prior, pyDESeq2 "
+    "lfc_shrink): miRNAs with few reads or noisy counts get smaller, more cautious values. Rank "
+    "and plot effect sizes with the shrunken value; judge significance with padj. Rows with NA "
+    "statistics were not tested: the filter column says why (all_zero, prefilter, "
+    "cooks_outlier, independent_filtering)."
+)
