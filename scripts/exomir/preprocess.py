@@ -357,6 +357,8 @@ def check_accounting(stats: dict, written: int, dedup: UmiDeduplicator | None) -
         raise RuntimeError(f"read accounting does not add up: {stats} (cutadapt wrote {written})")
 
 
+# Over 60 lines through its signature, docstring and the UMI log message; the cutadapt run,
+# its error explanation, the summary and the writing are separate functions.
 def trim_and_collapse(
     sample: str,
     fastqs: Sequence[str],

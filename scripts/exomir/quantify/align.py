@@ -150,6 +150,55 @@ def could_align_trimmed(
     return kept
 
 
+def _bowtie_pass(
+    trim3: int,
+    pending: list[int],
+    sequences: list[str],
+    index_prefix: str,
+    settings: QuantifySettings,
+    bowtie_log: str,
+    workdir: str,
+) -> tuple[list[str], dict[int, list[tuple[str, int]]]]:
+    """One bowtie pass over the ``pending`` ranks with ``trim3`` nt trimmed; (command, raw hits by rank)."""
+    fasta = os.path.join(workdir, f"pass{trim3}.fa")
+    write_pass_fasta(fasta, sequences, pending)
+    out_hits = os.path.join(workdir, f"pass{trim3}.hits")
+    stderr_path = bowtie_log if trim3 == 0 else os.path.join(workdir, f"pass{trim3}.log")
+    command = run_bowtie(
+        index_prefix,
+        fasta,
+        out_hits,
+        stderr_path,
+        mismatches=settings.mismatches,
+        trim3=trim3,
+        threads=settings.threads,
+    )
+    if trim3:
+        log.info(
+            "bowtie pass with %d nt trimmed at 3': %s",
+            trim3,
+            Path(stderr_path).read_text(encoding="utf-8").strip().replace("\n", " | "),
+        )
+    return command, parse_bowtie_hits_by_position(out_hits, pending)
+
+
+def _update_best_hits(
+    new_hits: dict[int, list[tuple[str, int]]],
+    raw_hits: dict[int, list[tuple[str, int]]],
+    results: dict[int, list[Hit]],
+    sequences: list[str],
+    hairpins: dict[str, str],
+    arms: dict[str, list[MatureArm]],
+    settings: QuantifySettings,
+) -> None:
+    """Add a pass's raw hits and recompute best hits of those ranks only (others cannot change)."""
+    for rank, hits in new_hits.items():
+        raw_hits.setdefault(rank, []).extend(hits)
+        best = best_hits(sequences[rank - 1], raw_hits[rank], hairpins, arms, settings)
+        if best:
+            results[rank] = best
+
+
 def align_sequences(
     sequences: list[str],
     index_prefix: str,
@@ -196,34 +245,9 @@ def align_sequences(
             unaligned = long_enough
         written_addition = [r for r in with_addition if len(sequences[r - 1]) >= min_pass_length]
         pending = sorted(unaligned + written_addition) if written_addition else unaligned
-        fasta = os.path.join(workdir, f"pass{trim3}.fa")
-        write_pass_fasta(fasta, sequences, pending)
-        out_hits = os.path.join(workdir, f"pass{trim3}.hits")
-        stderr_path = bowtie_log if trim3 == 0 else os.path.join(workdir, f"pass{trim3}.log")
-        commands.append(
-            run_bowtie(
-                index_prefix,
-                fasta,
-                out_hits,
-                stderr_path,
-                mismatches=settings.mismatches,
-                trim3=trim3,
-                threads=settings.threads,
-            )
-        )
-        if trim3:
-            log.info(
-                "bowtie pass with %d nt trimmed at 3': %s",
-                trim3,
-                Path(stderr_path).read_text(encoding="utf-8").strip().replace("\n", " | "),
-            )
-        new_hits = parse_bowtie_hits_by_position(out_hits, pending)
-        for rank, hits in new_hits.items():
-            raw_hits.setdefault(rank, []).extend(hits)
-            # best hits change only when raw hits were added
-            best = best_hits(sequences[rank - 1], raw_hits[rank], hairpins, arms, settings)
-            if best:
-                results[rank] = best
+        command, new_hits = _bowtie_pass(trim3, pending, sequences, index_prefix, settings, bowtie_log, workdir)
+        commands.append(command)
+        _update_best_hits(new_hits, raw_hits, results, sequences, hairpins, arms, settings)
         # Bowtie's best stratum counts an addition's bases as mismatches, so loci where
         # the addition mismatches more bases are missed: re-align 3'-trimmed sequences
         # that carry an addition too, to collect every locus of equal rank.

@@ -21,6 +21,46 @@ def _read_assignments(path: str) -> pd.DataFrame:
     )
 
 
+def _add_sample(
+    sample: str, assignment_path: str, mature: pd.DataFrame, hairpin: pd.DataFrame, mature_tsv: str
+) -> pd.DataFrame:
+    """Fill the sample's column of ``mature`` / ``hairpin``; return its isomiR counts (indexed rows)."""
+    table = _read_assignments(assignment_path)
+    counted = table[table["status"] == "mature"].groupby("mature")["count"].sum()
+    unknown = sorted(set(counted.index) - set(mature.index))
+    if unknown:
+        raise ExomirInputError(
+            f"assignments name mature miRNAs not in {mature_tsv}: {', '.join(unknown[:10])}",
+            where=assignment_path,
+            fix="re-run quantification after the references stage",
+        )
+    mature.loc[counted.index, sample] = counted.astype("int64")
+    single = table[~table["hairpins"].str.contains(";")].groupby("hairpins")["count"].sum()
+    hairpin.loc[single.index, sample] = single.astype("int64")
+    on_mature = table[table["status"] != "hairpin_only"]
+    part = on_mature[["sequence", "mature", "status", "isomir_type", "count"]].rename(
+        columns={"mature": "mirna", "count": sample}
+    )
+    return part.set_index(["sequence", "mirna", "status", "isomir_type"])
+
+
+def _mapping_stats(stats_rows: list[pd.DataFrame], samples: list[str], stats: list[str]) -> pd.DataFrame:
+    """The per-sample stats in sample order, with aligned/mature/ambiguous/hairpin-only fractions."""
+    mapping = pd.concat(stats_rows, ignore_index=True)
+    mapping["sample"] = mapping["sample"].astype(str)
+    if list(mapping["sample"]) != list(samples):
+        raise ExomirInputError(
+            "per-sample stats files are not in sample order",
+            where=", ".join(stats),
+            fix="pass the stats in sample-sheet order",
+        )
+    for column in ("aligned_reads", "mature_reads", "ambiguous_reads", "hairpin_only_reads"):
+        mapping[column.replace("_reads", "_fraction")] = (
+            mapping[column] / mapping["input_reads"].where(mapping["input_reads"] > 0)
+        ).round(6)
+    return mapping
+
+
 def build_matrices(
     *,
     samples: list[str],
@@ -54,38 +94,10 @@ def build_matrices(
     isomir_parts = []
     stats_rows = []
     for sample, assignment_path, stats_path in zip(samples, assignments, stats):
-        table = _read_assignments(assignment_path)
-        counted = table[table["status"] == "mature"].groupby("mature")["count"].sum()
-        unknown = sorted(set(counted.index) - set(mature_names))
-        if unknown:
-            raise ExomirInputError(
-                f"assignments name mature miRNAs not in {mature_tsv}: "
-                f"{', '.join(unknown[:10])}",
-                where=assignment_path,
-                fix="re-run quantification after the references stage",
-            )
-        mature.loc[counted.index, sample] = counted.astype("int64")
-        single = table[~table["hairpins"].str.contains(";")].groupby("hairpins")["count"].sum()
-        hairpin.loc[single.index, sample] = single.astype("int64")
-        on_mature = table[table["status"] != "hairpin_only"]
-        part = on_mature[["sequence", "mature", "status", "isomir_type", "count"]].rename(
-            columns={"mature": "mirna", "count": sample}
-        )
-        isomir_parts.append(part.set_index(["sequence", "mirna", "status", "isomir_type"]))
+        isomir_parts.append(_add_sample(sample, assignment_path, mature, hairpin, mature_tsv))
         stats_rows.append(read_tsv(stats_path))
-    mapping = pd.concat(stats_rows, ignore_index=True)
-    mapping["sample"] = mapping["sample"].astype(str)
-    if list(mapping["sample"]) != list(samples):
-        raise ExomirInputError(
-            "per-sample stats files are not in sample order",
-            where=", ".join(stats),
-            fix="pass the stats in sample-sheet order",
-        )
+    mapping = _mapping_stats(stats_rows, samples, stats)
     total = mapping.set_index("sample")["input_reads"].astype(float)
-    for column in ("aligned_reads", "mature_reads", "ambiguous_reads", "hairpin_only_reads"):
-        mapping[column.replace("_reads", "_fraction")] = (
-            mapping[column] / mapping["input_reads"].where(mapping["input_reads"] > 0)
-        ).round(6)
 
     def rpm(counts: pd.DataFrame) -> pd.DataFrame:
         return counts.div(total.where(total > 0), axis=1).mul(1e6).fillna(0.0)

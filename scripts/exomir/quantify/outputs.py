@@ -13,6 +13,8 @@ from exomir.quantify.assign import isomir_labels
 from exomir.quantify.model import ASSIGNMENT_COLUMNS, INTERMEDIATE_GZIP_LEVEL, Assignment, Hit
 
 
+# Over 60 lines because the BAM header is one literal (SAM spec fields); the record loop is
+# kept inline since it is the hot path (profiled in benchmarks/README.md).
 def write_bam(
     header_hairpins: dict[str, str],
     assignments: list[tuple[int, Assignment]],

@@ -1,0 +1,200 @@
+"""Build the bundled human RNA-class libraries and decide every miRNA-hairpin overlap.
+
+The libraries in ``resources/rna_classes/human/`` are built once (by a maintainer, not at run
+time) from the Ensembl GRCh38 ncRNA records listed in ``resources/rna_classes/README.md``:
+``python -m exomir.rna_libraries SOURCE.fa.gz HAIRPINS.fa.gz resources/rna_classes/human``.
+
+Per class (``trna``, ``rrna``, ``snrna``, ``snorna``) identical sequences are stored once (the
+header keeps the first gene symbol in sorted order and the number of genes sharing it), tRNAs get
+the post-transcriptional 3' CCA (GtRNAdb mature sequences omit it), and everything is DNA.
+
+**The 18-nt hairpin-overlap rule, decided per overlap.** A library record that shares an 18-nt
+word (sense strand) with a miRBase hairpin of the species could take that miRNA's reads through
+the release rule (quantify: fewer edits on the RNA class than on the hairpin wins, ties stay
+miRNA). Each overlap gets one of two decisions, written to ``hairpin_overlaps.tsv``:
+
+* ``keep`` (the class may win): the miRBase entry is a documented fragment of that RNA
+  (:data:`KNOWN_NON_MIRNA_ORIGINS`, e.g. hsa-mir-1246 in U2 snRNA). Reads equal to the mature
+  miRNA still tie and stay miRNA; only reads that the RNA explains with fewer edits leave.
+* ``mask`` (the miRNA always wins): any other overlap. The shared stretch of the record is
+  replaced by ``N`` (bowtie counts an N as a mismatch), so no read of the hairpin can align
+  better to the class; the rest of the record stays usable.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from exomir.io import atomic_open, iter_fasta
+
+#: Length of the words compared between libraries and hairpins.
+WORD = 18
+
+#: miRBase hairpins documented as fragments of another RNA: hairpin -> (RNA gene symbols whose
+#: records may explain them, origin text, citation). Used for ``keep`` decisions.
+KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[tuple[str, ...], str, str]] = {
+    "hsa-mir-1246": (
+        ("RNU2-1", "RNU2-2P", "U2"),
+        "U2 snRNA (RNU2-1) fragment",
+        "Baraniskin et al. 2013, Carcinogenesis 34:2836 (PMID 24113131); Xu et al. 2019 Bioinformatics",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LibraryRecord:
+    """One deduplicated library sequence: ``name`` is ``class|gene`` (+ ``|xN`` when N genes share it)."""
+
+    rna_class: str
+    gene: str
+    n_genes: int
+    sequence: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.rna_class}|{self.gene}" + (f"|x{self.n_genes}" if self.n_genes > 1 else "")
+
+
+def classify(header: str) -> tuple[str, str] | None:
+    """(class, gene symbol) of a source record header, or None for records outside the four classes."""
+    words = header.split()
+    first = words[0]
+    if first.startswith("ENST_tRNA-"):
+        return "trna", first[len("ENST_") :]
+    if first.endswith("rRNA") and first.startswith("ENST_"):
+        return "rrna", first[len("ENST_") :]
+    fields = dict(w.split(":", 1) for w in words[1:] if ":" in w)
+    biotype = fields.get("transcript_biotype")
+    if biotype in ("snRNA", "snoRNA"):
+        return biotype.lower(), fields.get("gene_symbol", first)
+    return None
+
+
+def read_source(path: str | Path) -> dict[str, list[tuple[str, str]]]:
+    """Source records by class as (gene, DNA sequence), tRNAs with the 3' CCA appended."""
+    by_class: dict[str, list[tuple[str, str]]] = {}
+    for header, sequence in _iter_headers(path):
+        kind = classify(header)
+        if kind is None:
+            continue
+        dna = sequence.upper().replace("U", "T")
+        dna = re.sub(r"[^ACGT]", "N", dna)
+        if kind[0] == "trna":
+            dna += "CCA"
+        by_class.setdefault(kind[0], []).append((kind[1], dna))
+    return by_class
+
+
+def _iter_headers(path: str | Path) -> Iterable[tuple[str, str]]:
+    """(full header line, sequence) of a FASTA file: :func:`exomir.io.iter_fasta` keeps the first word only."""
+    header: str | None = None
+    chunks: list[str] = []
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith(">"):
+                if header is not None:
+                    yield header, "".join(chunks)
+                header, chunks = line[1:], []
+            elif line:
+                chunks.append(line)
+    if header is not None:
+        yield header, "".join(chunks)
+
+
+def deduplicate(rna_class: str, records: Sequence[tuple[str, str]]) -> list[LibraryRecord]:
+    """One record per distinct sequence, sorted by name; the gene is the first symbol sharing it."""
+    genes: dict[str, set[str]] = {}
+    for gene, sequence in records:
+        genes.setdefault(sequence, set()).add(gene)
+    unique = [LibraryRecord(rna_class, sorted(names)[0], len(names), seq) for seq, names in genes.items()]
+    # several distinct sequences of one gene symbol: number them so names stay unique
+    unique.sort(key=lambda r: (r.gene, r.sequence))
+    seen: dict[str, int] = {}
+    numbered = []
+    for record in unique:
+        seen[record.gene] = seen.get(record.gene, 0) + 1
+        gene = record.gene if seen[record.gene] == 1 else f"{record.gene}~{seen[record.gene]}"
+        numbered.append(LibraryRecord(rna_class, gene, record.n_genes, record.sequence))
+    return numbered
+
+
+def hairpin_words(hairpins: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """18-nt word -> hairpins holding it (sense strand, DNA)."""
+    words: dict[str, set[str]] = {}
+    for name, sequence in hairpins:
+        dna = sequence.upper().replace("U", "T")
+        for i in range(len(dna) - WORD + 1):
+            words.setdefault(dna[i : i + WORD], set()).add(name)
+    return words
+
+
+def overlaps(record: LibraryRecord, words: Mapping[str, set[str]]) -> dict[str, list[int]]:
+    """Hairpin -> start positions (0-based) of the record's words shared with it."""
+    found: dict[str, list[int]] = {}
+    for i in range(len(record.sequence) - WORD + 1):
+        for hairpin in words.get(record.sequence[i : i + WORD], ()):
+            found.setdefault(hairpin, []).append(i)
+    return found
+
+
+def decide(record: LibraryRecord, hairpin: str) -> tuple[str, str]:
+    """(``keep`` or ``mask``, reason) for one record-hairpin overlap (see the module docstring)."""
+    known = KNOWN_NON_MIRNA_ORIGINS.get(hairpin)
+    base_gene = record.gene.split("~")[0]
+    if known is not None and base_gene in known[0]:
+        return "keep", f"documented origin: {known[1]} ({known[2]})"
+    return "mask", "no documented non-miRNA origin: the miRNA wins (shared stretch masked with N)"
+
+
+def apply_overlap_rule(
+    records: Sequence[LibraryRecord], words: Mapping[str, set[str]]
+) -> tuple[list[LibraryRecord], list[tuple[str, str, int, int, str, str]]]:
+    """Mask the overlaps decided ``mask``; return the records and one row per overlap."""
+    out: list[LibraryRecord] = []
+    rows: list[tuple[str, str, int, int, str, str]] = []
+    for record in records:
+        sequence = list(record.sequence)
+        for hairpin, starts in sorted(overlaps(record, words).items()):
+            decision, reason = decide(record, hairpin)
+            rows.append((record.name, hairpin, min(starts) + 1, max(starts) + WORD, decision, reason))
+            if decision == "mask":
+                for start in starts:
+                    sequence[start : start + WORD] = "N" * WORD
+        out.append(LibraryRecord(record.rna_class, record.gene, record.n_genes, "".join(sequence)))
+    return out, rows
+
+
+def write_library(records: Sequence[LibraryRecord], path: str | Path) -> None:
+    """Gzipped FASTA, one line per sequence (deterministic bytes: gzip mtime 0)."""
+    with atomic_open(path, "wt") as handle:
+        for record in records:
+            handle.write(f">{record.name}\n{record.sequence}\n")
+
+
+def build(source: str | Path, hairpin_fasta: str | Path, out_dir: str | Path, species: str = "hsa") -> None:
+    """Write ``{class}.fa.gz`` per class and ``hairpin_overlaps.tsv`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    hairpins = [(n, s) for n, s in iter_fasta(hairpin_fasta) if n.startswith(f"{species}-")]
+    words = hairpin_words(hairpins)
+    all_rows = []
+    for rna_class, records in sorted(read_source(source).items()):
+        library, rows = apply_overlap_rule(deduplicate(rna_class, records), words)
+        write_library(library, out / f"{rna_class}.fa.gz")
+        all_rows += rows
+        print(f"{rna_class}: {len(records)} source records -> {len(library)} sequences, {len(rows)} overlaps")
+    with atomic_open(out / "hairpin_overlaps.tsv", "wt") as handle:
+        handle.write("record\thairpin\tfirst_nt\tlast_nt\tdecision\treason\n")
+        for row in sorted(all_rows):
+            handle.write("\t".join(map(str, row)) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer tool
+    build(*sys.argv[1:4])
