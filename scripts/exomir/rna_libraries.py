@@ -14,8 +14,11 @@ the release rule (quantify: fewer edits on the RNA class than on the hairpin win
 miRNA). Each overlap gets one of two decisions, written to ``hairpin_overlaps.tsv``:
 
 * ``keep`` (the class may win): the miRBase entry is a documented fragment of that RNA
-  (:data:`KNOWN_NON_MIRNA_ORIGINS`, e.g. hsa-mir-1246 in U2 snRNA). Reads equal to the mature
-  miRNA still tie and stay miRNA; only reads that the RNA explains with fewer edits leave.
+  (:data:`KNOWN_NON_MIRNA_ORIGINS`, e.g. hsa-mir-1246 in U2 snRNA), or the hairpin lies
+  inside the RNA gene (>= :data:`EMBEDDED_SHARE` of it shared: rRNA-embedded and
+  snoRNA-derived entries such as hsa-mir-3648 in the 45S 5'ETS or hsa-mir-1248 in SNORA81).
+  Reads equal to the mature miRNA still tie and stay miRNA; only reads that the RNA explains
+  with fewer edits leave.
 * ``mask`` (the miRNA always wins): any other overlap. The shared stretch of the record is
   replaced by ``N`` (bowtie counts an N as a mismatch), so no read of the hairpin can align
   better to the class; the rest of the record stays usable.
@@ -37,13 +40,18 @@ WORD = 18
 
 #: miRBase hairpins documented as fragments of another RNA: hairpin -> (RNA gene symbols whose
 #: records may explain them, origin text, citation). Used for ``keep`` decisions.
-KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[tuple[str, ...], str, str]] = {
+KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[str, str, str]] = {
     "hsa-mir-1246": (
-        ("RNU2-1", "RNU2-2P", "U2"),
+        r"^(RNU2-\d+P?|U2)$",
         "U2 snRNA (RNU2-1) fragment",
-        "Baraniskin et al. 2013, Carcinogenesis 34:2836 (PMID 24113131); Xu et al. 2019 Bioinformatics",
+        "Xu et al. 2019, RNA Biol 16:770-784 (PMID 30806147); Baraniskin et al. 2013, Int J Cancer "
+        "132:E48-E57 (PMID 22907602)",
     ),
 }
+
+#: An overlap covering at least this share of the hairpin means the miRBase locus lies inside
+#: the RNA gene (an rRNA-embedded or snoRNA-derived entry): the RNA may explain its reads.
+EMBEDDED_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -144,17 +152,23 @@ def overlaps(record: LibraryRecord, words: Mapping[str, set[str]]) -> dict[str, 
     return found
 
 
-def decide(record: LibraryRecord, hairpin: str) -> tuple[str, str]:
-    """(``keep`` or ``mask``, reason) for one record-hairpin overlap (see the module docstring)."""
+def decide(record: LibraryRecord, hairpin: str, span: int, hairpin_length: int) -> tuple[str, str]:
+    """(``keep`` or ``mask``, reason) for one record-hairpin overlap (see the module docstring).
+
+    ``span`` is the length of the record stretch shared with the hairpin (first to last shared nt).
+    """
     known = KNOWN_NON_MIRNA_ORIGINS.get(hairpin)
-    base_gene = record.gene.split("~")[0]
-    if known is not None and base_gene in known[0]:
+    if known is not None and re.match(known[0], record.gene.split("~")[0]):
         return "keep", f"documented origin: {known[1]} ({known[2]})"
-    return "mask", "no documented non-miRNA origin: the miRNA wins (shared stretch masked with N)"
+    if span >= EMBEDDED_SHARE * hairpin_length:
+        return "keep", (
+            f"embedded entry: {span} of the {hairpin_length} hairpin nt lie in this {record.rna_class} record"
+        )
+    return "mask", "partial overlap, no documented non-miRNA origin: the miRNA wins (shared stretch masked)"
 
 
 def apply_overlap_rule(
-    records: Sequence[LibraryRecord], words: Mapping[str, set[str]]
+    records: Sequence[LibraryRecord], words: Mapping[str, set[str]], hairpin_lengths: Mapping[str, int]
 ) -> tuple[list[LibraryRecord], list[tuple[str, str, int, int, str, str]]]:
     """Mask the overlaps decided ``mask``; return the records and one row per overlap."""
     out: list[LibraryRecord] = []
@@ -162,7 +176,8 @@ def apply_overlap_rule(
     for record in records:
         sequence = list(record.sequence)
         for hairpin, starts in sorted(overlaps(record, words).items()):
-            decision, reason = decide(record, hairpin)
+            span = max(starts) + WORD - min(starts)
+            decision, reason = decide(record, hairpin, span, hairpin_lengths[hairpin])
             rows.append((record.name, hairpin, min(starts) + 1, max(starts) + WORD, decision, reason))
             if decision == "mask":
                 for start in starts:
@@ -186,7 +201,8 @@ def build(source: str | Path, hairpin_fasta: str | Path, out_dir: str | Path, sp
     words = hairpin_words(hairpins)
     all_rows = []
     for rna_class, records in sorted(read_source(source).items()):
-        library, rows = apply_overlap_rule(deduplicate(rna_class, records), words)
+        lengths = {name: len(seq) for name, seq in hairpins}
+        library, rows = apply_overlap_rule(deduplicate(rna_class, records), words, lengths)
         write_library(library, out / f"{rna_class}.fa.gz")
         all_rows += rows
         print(f"{rna_class}: {len(records)} source records -> {len(library)} sequences, {len(rows)} overlaps")
@@ -198,3 +214,55 @@ def build(source: str | Path, hairpin_fasta: str | Path, out_dir: str | Path, sp
 
 if __name__ == "__main__":  # pragma: no cover - maintainer tool
     build(*sys.argv[1:4])
+
+
+# --------------------------------------------------------------------------- artefact library
+
+#: Illumina TruSeq small RNA 5' adapter (RA5) as it appears in read 1 (ADAPTERS.md, S1/S2).
+TRUSEQ_RA5 = "GTTCAGAGTTCTACAGTCCGACGATC"
+
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+def reverse_complement(sequence: str) -> str:
+    """Reverse complement of a DNA sequence."""
+    return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def artifact_records(univec: Sequence[tuple[str, str]], kit_adapters: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Artefact library records (name, DNA): adapters, primers and concatemers, both orientations.
+
+    ``univec`` holds exceRpt's Illumina adapter/primer records (RT, PCR and index primers,
+    TruSeq and Nextera adapters); ``kit_adapters`` the 3' adapter of each kit preset. Adapter
+    concatemers are the 5' adapter followed by each 3' adapter (the insert-less ligation
+    product). Both orientations are stored because the libraries are searched sense-only.
+    Identical sequences are kept once (first name in sorted order).
+    """
+    named = [(re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_"), seq.upper()) for name, seq in univec]
+    named.append(("TruSeq_small_RNA_5p_adapter_RA5", TRUSEQ_RA5))
+    for kit, adapter in sorted(kit_adapters.items()):
+        if set(adapter) <= set("ACGT") and len(set(adapter)) > 1:  # poly-A "adapters" are rules, not records
+            named.append((f"kit_{kit}_3p_adapter", adapter))
+            named.append((f"concatemer_RA5_{kit}", TRUSEQ_RA5 + adapter))
+    by_sequence: dict[str, str] = {}
+    for name, sequence in named:
+        for strand, seq in (("", sequence), ("_rc", reverse_complement(sequence))):
+            candidate = f"artifact|{name}{strand}"
+            if seq not in by_sequence or candidate < by_sequence[seq]:
+                by_sequence[seq] = candidate
+    return sorted((name, seq) for seq, name in by_sequence.items())
+
+
+def is_low_complexity(sequence: str, max_base_share: float = 0.8, min_distinct_dimers: int = 4) -> bool:
+    """Poly-A/poly-N and other low-complexity inserts: one base >= ``max_base_share`` of the
+    insert, any N share above 10%, or fewer than ``min_distinct_dimers`` distinct 2-mers
+    (dinucleotide repeats such as ``CACACA``). No human miRBase 22.1 mature sequence meets
+    it (checked by ``tests/test_artifacts.py``).
+    """
+    if not sequence:
+        return False
+    top = max(sequence.count(base) for base in "ACGTN")
+    if top >= max_base_share * len(sequence) or sequence.count("N") > 0.1 * len(sequence):
+        return True
+    dimers = {sequence[i : i + 2] for i in range(len(sequence) - 1)}
+    return len(dimers) < min_distinct_dimers

@@ -19,6 +19,8 @@ from exomir.errors import ExomirInputError
 from exomir.io import read_tsv, write_tsv
 from exomir.qc.inputs import CollapsedSequence, read_collapsed_fasta, read_preprocess_stats, read_quantify_stats
 from exomir.qc.rna_classes import SPIKEIN_CLASS, UNMAPPED_CLASS, bowtie_aligned_names, check_rna_class_names
+from exomir.quantify.release import ARTIFACT_CLASS
+from exomir.rna_libraries import is_low_complexity
 from exomir.qc.spikeins import SpikeinMatcher, load_spikeins, write_spikein_table
 
 log = logging.getLogger("exomir.qc")
@@ -115,10 +117,15 @@ def _assign_rna_classes(
     mismatches: int,
     threads: int,
 ) -> tuple[dict[str, int], list[CollapsedSequence]]:
-    """Reads per RNA class, classes tried in priority order; return them and the sequences left."""
+    """Reads per RNA class, classes tried in priority order; return them and the sequences left.
+
+    The ``artifact`` class also takes every low-complexity sequence (poly-A, poly-N, repeats).
+    """
     class_reads: dict[str, int] = {}
     for name, index_prefix in rna_class_indexes:
         hits = bowtie_aligned_names(remaining, index_prefix, mismatches, threads)
+        if name == ARTIFACT_CLASS:
+            hits |= {r.name for r in remaining if is_low_complexity(r.sequence)}
         class_reads[name] = sum(r.count for r in remaining if r.name in hits)
         remaining = [r for r in remaining if r.name not in hits]
         log.info("%s: %d reads assigned to %s", sample, class_reads[name], name)

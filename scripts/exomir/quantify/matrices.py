@@ -16,16 +16,33 @@ def _read_assignments(path: str) -> pd.DataFrame:
     return pd.read_csv(
         path,
         sep="\t",
-        dtype={"sequence": str, "hairpins": str, "mature": str, "status": str, "isomir_type": str},
+        dtype={
+            "sequence": str,
+            "hairpins": str,
+            "mature": str,
+            "status": str,
+            "isomir_type": str,
+            "other_classes": str,
+        },
         keep_default_na=False,
     )
 
 
 def _add_sample(
-    sample: str, assignment_path: str, mature: pd.DataFrame, hairpin: pd.DataFrame, mature_tsv: str
+    sample: str,
+    assignment_path: str,
+    mature: pd.DataFrame,
+    hairpin: pd.DataFrame,
+    mature_tsv: str,
+    other: pd.DataFrame,
+    other_classes: dict[str, set[str]],
 ) -> pd.DataFrame:
-    """Fill the sample's column of ``mature`` / ``hairpin``; return its isomiR counts (indexed rows)."""
+    """Fill the sample's column of ``mature`` / ``hairpin`` / ``other``; return its isomiR counts."""
     table = _read_assignments(assignment_path)
+    other_reads, classes = other_class_counts(table)
+    other.loc[other_reads.index, sample] = other_reads
+    for name, names in classes.items():
+        other_classes.setdefault(name, set()).update(names)
     counted = table[table["status"] == "mature"].groupby("mature")["count"].sum()
     unknown = sorted(set(counted.index) - set(mature.index))
     if unknown:
@@ -61,6 +78,45 @@ def _mapping_stats(stats_rows: list[pd.DataFrame], samples: list[str], stats: li
     return mapping
 
 
+def other_class_counts(table: pd.DataFrame) -> tuple[pd.Series, dict[str, set[str]]]:
+    """Reads per mature miRNA of the sequences a class library also explains, and those classes.
+
+    Only sequences counted to one mature miRNA (status ``mature``) are counted, as in
+    ``mature_counts.tsv``. Assignment tables without ``other_classes`` give no evidence.
+    """
+    if "other_classes" not in table.columns:
+        return pd.Series(dtype="int64"), {}
+    rows = table[(table["status"] == "mature") & (table["other_classes"] != "")]
+    classes: dict[str, set[str]] = {}
+    for mature, other in zip(rows["mature"], rows["other_classes"]):
+        classes.setdefault(mature, set()).update(other.split(";"))
+    return rows.groupby("mature")["count"].sum().astype("int64"), classes
+
+
+def write_other_class(
+    mature: pd.DataFrame,
+    other: pd.DataFrame,
+    classes: dict[str, set[str]],
+    out_summary: str,
+    out_counts: str,
+) -> None:
+    """``mature_other_class.tsv`` (miRNAs with >= 1 read) and ``mature_other_class_counts.tsv``."""
+    write_tsv(other.reset_index(), out_counts)
+    reads = mature.sum(axis=1)
+    other_reads = other.sum(axis=1)
+    keep = reads[reads > 0].index
+    summary = pd.DataFrame(
+        {
+            "mirna": keep,
+            "reads": reads[keep].to_numpy(),
+            "other_class_reads": other_reads[keep].to_numpy(),
+            "other_class_share": (other_reads[keep] / reads[keep]).round(4).to_numpy(),
+            "other_classes": [";".join(sorted(classes.get(name, ()))) for name in keep],
+        }
+    )
+    write_tsv(summary, out_summary)
+
+
 def build_matrices(
     *,
     samples: list[str],
@@ -74,12 +130,16 @@ def build_matrices(
     out_hairpin_rpm: str,
     out_isomirs: str,
     out_mapping_stats: str,
+    out_other_class: str | None = None,
+    out_other_class_counts: str | None = None,
 ) -> None:
     """Cohort tables from the per-sample assignments and stats (sample-sheet order).
 
     Every mature feature (a mature name, or the ``/``-joined names of mature
     miRNAs with one identical sequence) / hairpin of the species is a row
     (zeros kept), sorted by name. RPM = count / input reads (reads passing preprocessing) * 1e6.
+    ``out_other_class`` / ``out_other_class_counts``: the other-class evidence
+    (:func:`other_class_counts`), written when given.
     """
     if not (len(samples) == len(assignments) == len(stats)):
         raise ValueError("samples, assignments and stats must have the same length")
@@ -91,10 +151,12 @@ def build_matrices(
     hairpin = pd.DataFrame(
         0, index=pd.Index(hairpin_names, name="hairpin"), columns=samples, dtype="int64"
     )
+    other = mature.copy() * 0
+    other_classes: dict[str, set[str]] = {}
     isomir_parts = []
     stats_rows = []
     for sample, assignment_path, stats_path in zip(samples, assignments, stats):
-        isomir_parts.append(_add_sample(sample, assignment_path, mature, hairpin, mature_tsv))
+        isomir_parts.append(_add_sample(sample, assignment_path, mature, hairpin, mature_tsv, other, other_classes))
         stats_rows.append(read_tsv(stats_path))
     mapping = _mapping_stats(stats_rows, samples, stats)
     total = mapping.set_index("sample")["input_reads"].astype(float)
@@ -114,3 +176,5 @@ def build_matrices(
     isomirs = isomirs.sort_values(["mirna", "sequence"], kind="mergesort")
     write_tsv(isomirs, out_isomirs)
     write_tsv(mapping, out_mapping_stats)
+    if out_other_class and out_other_class_counts:
+        write_other_class(mature, other, other_classes, out_other_class, out_other_class_counts)

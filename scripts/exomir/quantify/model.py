@@ -20,6 +20,7 @@ ASSIGNMENT_COLUMNS = [
     "start",
     "end",
     "mismatches",
+    "other_classes",
 ]
 #: Gzip level of the large per-sample intermediates (assignments, unmapped FASTA): level 1
 #: costs a tenth of the CPU of level 6 for ~15% larger files; still ``mtime=0``, deterministic.

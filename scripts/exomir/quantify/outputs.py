@@ -124,7 +124,10 @@ class AssignmentTally:
 
 
 def write_assignments(
-    aligned: list[tuple[int, Assignment]], hairpins: dict[str, str], out_assignments: str
+    aligned: list[tuple[int, Assignment]],
+    hairpins: dict[str, str],
+    out_assignments: str,
+    evidence: dict[int, str] | None = None,
 ) -> AssignmentTally:
     """Write ``{sample}.assignments.tsv.gz`` (rank order) and tally reads, miRNAs and mirGFF3 records."""
     tally = AssignmentTally()
@@ -134,7 +137,8 @@ def write_assignments(
     with atomic_open(out_assignments, "wt", compresslevel=INTERMEDIATE_GZIP_LEVEL) as handle:
         handle.write("\t".join(ASSIGNMENT_COLUMNS) + "\n")
         lines: list[str] = []
-        for _rank, a in aligned:
+        evidence = evidence or {}
+        for rank, a in aligned:
             first = a.hits[0]
             matures = a.matures
             status = (
@@ -150,7 +154,7 @@ def write_assignments(
             lines.append(
                 f"{a.sequence}\t{a.count}\t{';'.join(hairpin_names)}\t{';'.join(matures)}\t"
                 f"{status}\t{isomir_type}\t{first.start}\t{first.templated_end}\t"
-                f"{len(first.snv_positions)}\n"
+                f"{len(first.snv_positions)}\t{evidence.get(rank, '')}\n"
             )
             if len(lines) >= 100_000:
                 handle.write("".join(lines))

@@ -108,8 +108,9 @@ def quantify_sample(
             hits_by_rank, commands = align_sequences(
                 sequences, index_prefix, hairpins, arms, settings, str(tmp_log), workdir
             )
+        evidence: dict[int, str] = {}
         released = release_better_rna_class(
-            sequences, counts, hits_by_rank, rna_class_indexes, settings, workdir
+            sequences, counts, hits_by_rank, rna_class_indexes, settings, workdir, evidence
         )
         for name, reads in released.items():
             log.info(
@@ -130,7 +131,7 @@ def quantify_sample(
     n_unique = len(sequences)
     del sequences, counts, hits_by_rank
 
-    tally = write_assignments(aligned, hairpins, out_assignments)
+    tally = write_assignments(aligned, hairpins, out_assignments, evidence)
     n_aligned = len(aligned)
     del aligned
     write_mirgff(tally.gff_records, out_mirgff, sample, source_ontology)
