@@ -44,8 +44,7 @@ KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[str, str, str]] = {
     "hsa-mir-1246": (
         r"^(RNU2-\d+P?|U2)$",
         "U2 snRNA (RNU2-1) fragment",
-        "Xu et al. 2019, RNA Biol 16:770-784 (PMID 30806147); Baraniskin et al. 2013, Int J Cancer "
-        "132:E48-E57 (PMID 22907602)",
+        "doi:10.1080/15476286.2019.1585738 (Xu et al. 2019, RNA Biol 16:770-784)",
     ),
 }
 
