@@ -2,7 +2,7 @@
 
 The libraries in ``resources/rna_classes/human/`` are built once (by a maintainer, not at run
 time) from the Ensembl GRCh38 ncRNA records listed in ``resources/rna_classes/README.md``:
-``python -m exomir.rna_libraries SOURCE.fa.gz HAIRPINS.fa.gz resources/rna_classes/human``.
+``python -m exomir.rna_libraries SOURCE.fa.gz HAIRPINS.fa.gz MATURES.fa.gz resources/rna_classes/human``.
 
 Per class (``trna``, ``rrna``, ``snrna``, ``snorna``) identical sequences are stored once (the
 header keeps the first gene symbol in sorted order and the number of genes sharing it), tRNAs get
@@ -42,7 +42,7 @@ WORD = 18
 #: records may explain them, origin text, citation). Used for ``keep`` decisions.
 KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[str, str, str]] = {
     "hsa-mir-1246": (
-        r"^(RNU2-\d+P?|U2)$",
+        r"^RNU2-1$",
         "U2 snRNA (RNU2-1) fragment",
         "doi:10.1080/15476286.2019.1585738 (Xu et al. 2019, RNA Biol 16:770-784)",
     ),
@@ -142,12 +142,26 @@ def hairpin_words(hairpins: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     return words
 
 
-def overlaps(record: LibraryRecord, words: Mapping[str, set[str]]) -> dict[str, list[int]]:
-    """Hairpin -> start positions (0-based) of the record's words shared with it."""
-    found: dict[str, list[int]] = {}
-    for i in range(len(record.sequence) - WORD + 1):
-        for hairpin in words.get(record.sequence[i : i + WORD], ()):
-            found.setdefault(hairpin, []).append(i)
+def mature_words(matures: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Whole mature sequences (any length) -> their hairpin-style names (``hsa-miR-4497`` -> ``hsa-mir-4497``).
+
+    Short matures (17 nt, or whose hairpin flanks differ from the RNA) share no 18-nt hairpin word
+    with a record that holds them whole: they are overlaps too.
+    """
+    words: dict[str, set[str]] = {}
+    for name, sequence in matures:
+        hairpin = re.sub(r"-(5p|3p)$", "", name).replace("-miR-", "-mir-").replace("-let-", "-let-")
+        words.setdefault(sequence.upper().replace("U", "T"), set()).add(hairpin)
+    return words
+
+
+def overlaps(record: LibraryRecord, words: Mapping[str, set[str]]) -> dict[str, list[tuple[int, int]]]:
+    """Hairpin -> (start, length) of the record's words shared with it (18-nt words or whole matures)."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for length in sorted({len(word) for word in words}):
+        for i in range(len(record.sequence) - length + 1):
+            for hairpin in words.get(record.sequence[i : i + length], ()):
+                found.setdefault(hairpin, []).append((i, length))
     return found
 
 
@@ -166,21 +180,65 @@ def decide(record: LibraryRecord, hairpin: str, span: int, hairpin_length: int) 
     return "mask", "partial overlap, no documented non-miRNA origin: the miRNA wins (shared stretch masked)"
 
 
+def near_mature_hits(
+    records: Sequence[LibraryRecord], matures: Sequence[tuple[str, str]], mismatches: int = 2
+) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """Record name -> hairpin-style mature name -> (start, length) of stretches within ``mismatches``
+    of a whole mature sequence (bowtie 1, sense strand, all hits).
+
+    A record stretch one substitution from a mature miRNA can explain that miRNA's SNV reads with
+    fewer edits than the hairpin; these stretches are overlaps like the exact shared words.
+    """
+    import subprocess
+    import tempfile
+
+    names = {name: re.sub(r"-(5p|3p)$", "", name).replace("-miR-", "-mir-") for name, _ in matures}
+    found: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="exomir_rna_libraries_") as tmp:
+        lib, reads, hits = Path(tmp) / "lib.fa", Path(tmp) / "matures.fa", Path(tmp) / "hits.txt"
+        lib.write_text("".join(f">{i}\n{r.sequence}\n" for i, r in enumerate(records)))
+        reads.write_text("".join(f">{n}\n{q.upper().replace('U', 'T')}\n" for n, q in matures))
+        subprocess.run(["bowtie-build", "-q", str(lib), str(Path(tmp) / "lib")], check=True)
+        subprocess.run(
+            ["bowtie", "-f", "--norc", "-a", "-v", str(mismatches), "--quiet", "-x", str(Path(tmp) / "lib"),
+             str(reads), str(hits)],
+            check=True,
+        )
+        for line in hits.read_text().splitlines():
+            fields = line.split("\t")
+            record = records[int(fields[2])].name
+            found.setdefault(record, {}).setdefault(names[fields[0]], []).append((int(fields[3]), len(fields[4])))
+    return found
+
+
 def apply_overlap_rule(
-    records: Sequence[LibraryRecord], words: Mapping[str, set[str]], hairpin_lengths: Mapping[str, int]
+    records: Sequence[LibraryRecord],
+    words: Mapping[str, set[str]],
+    hairpin_lengths: Mapping[str, int],
+    near: Mapping[str, Mapping[str, list[tuple[int, int]]]] | None = None,
 ) -> tuple[list[LibraryRecord], list[tuple[str, str, int, int, str, str]]]:
     """Mask the overlaps decided ``mask``; return the records and one row per overlap."""
     out: list[LibraryRecord] = []
     rows: list[tuple[str, str, int, int, str, str]] = []
     for record in records:
         sequence = list(record.sequence)
-        for hairpin, starts in sorted(overlaps(record, words).items()):
-            span = max(starts) + WORD - min(starts)
-            decision, reason = decide(record, hairpin, span, hairpin_lengths[hairpin])
-            rows.append((record.name, hairpin, min(starts) + 1, max(starts) + WORD, decision, reason))
+        shared = overlaps(record, words)
+        for hairpin, stretches in (near or {}).get(record.name, {}).items():
+            shared.setdefault(hairpin, []).extend(stretches)
+        decided = []
+        for hairpin, hits in sorted(shared.items()):
+            first, last = min(i for i, _ in hits), max(i + n for i, n in hits)
+            decided.append([hairpin, hits, first, last, *decide(record, hairpin, last - first, hairpin_lengths.get(hairpin, 10**6))])
+        kept = [(h, f, la) for h, _, f, la, d, why in decided if d == "keep" and why.startswith("documented")]
+        for row in decided:  # a stretch inside a documented fragment region shares its origin
+            inside = [h for h, f, la in kept if row[4] == "mask" and row[2] < la and f < row[3]]
+            if inside:
+                row[4], row[5] = "keep", f"lies in the documented fragment region of {inside[0]} in this record (same origin)"
+        for hairpin, hits, first, last, decision, reason in decided:
+            rows.append((record.name, hairpin, first + 1, last, decision, reason))
             if decision == "mask":
-                for start in starts:
-                    sequence[start : start + WORD] = "N" * WORD
+                for start, length in hits:
+                    sequence[start : start + length] = "N" * length
         out.append(LibraryRecord(record.rna_class, record.gene, record.n_genes, "".join(sequence)))
     return out, rows
 
@@ -192,16 +250,22 @@ def write_library(records: Sequence[LibraryRecord], path: str | Path) -> None:
             handle.write(f">{record.name}\n{record.sequence}\n")
 
 
-def build(source: str | Path, hairpin_fasta: str | Path, out_dir: str | Path, species: str = "hsa") -> None:
+def build(
+    source: str | Path, hairpin_fasta: str | Path, mature_fasta: str | Path, out_dir: str | Path, species: str = "hsa"
+) -> None:
     """Write ``{class}.fa.gz`` per class and ``hairpin_overlaps.tsv`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     hairpins = [(n, s) for n, s in iter_fasta(hairpin_fasta) if n.startswith(f"{species}-")]
+    matures = [(n, s) for n, s in iter_fasta(mature_fasta) if n.startswith(f"{species}-") and len(s) >= 16]
     words = hairpin_words(hairpins)
+    for word, names in mature_words(matures).items():
+        words.setdefault(word, set()).update(names)
     all_rows = []
     for rna_class, records in sorted(read_source(source).items()):
         lengths = {name: len(seq) for name, seq in hairpins}
-        library, rows = apply_overlap_rule(deduplicate(rna_class, records), words, lengths)
+        unique = deduplicate(rna_class, records)
+        library, rows = apply_overlap_rule(unique, words, lengths, near_mature_hits(unique, matures))
         write_library(library, out / f"{rna_class}.fa.gz")
         all_rows += rows
         print(f"{rna_class}: {len(records)} source records -> {len(library)} sequences, {len(rows)} overlaps")
@@ -212,7 +276,7 @@ def build(source: str | Path, hairpin_fasta: str | Path, out_dir: str | Path, sp
 
 
 if __name__ == "__main__":  # pragma: no cover - maintainer tool
-    build(*sys.argv[1:4])
+    build(*sys.argv[1:5])
 
 
 # --------------------------------------------------------------------------- artefact library

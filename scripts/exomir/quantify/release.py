@@ -5,9 +5,11 @@ Part of :mod:`exomir.quantify` (the module docstring there describes the method)
 Rules, per aligned unique sequence (``rna_class_indexes`` in priority order):
 
 * **artefacts first**: when a class named :data:`ARTIFACT_CLASS` is configured, a sequence it
-  explains (end to end, sense strand, <= ``mismatches``) or a low-complexity sequence
-  (:func:`exomir.rna_libraries.is_low_complexity`) is released to it whatever its hairpin edits:
-  adapter and primer artefacts are removed before miRNA assignment;
+  explains (end to end, sense strand) with at most as many mismatches as its best hairpin hit
+  has edits (ties go to the artefact), or a low-complexity sequence
+  (:func:`exomir.rna_libraries.is_low_complexity`), is released to it: adapter and primer
+  artefacts are removed before miRNA assignment. A read equal to a mature miRNA that is one
+  substitution from an adapter (canonical hsa-miR-3168) stays miRNA;
 * otherwise a sequence is released when a class explains it with strictly fewer mismatches than
   its best hairpin hit has edits (SNVs + added bases); the first class in priority order with that
   number is reported. Ties stay miRNA.
@@ -73,7 +75,8 @@ def align_to_classes(
 def release_class(sequence: str, class_hits: list[ClassHit], edits: int, artifact_configured: bool) -> str | None:
     """The class a sequence is released to (see the module docstring), or None (it stays miRNA)."""
     if artifact_configured and (
-        is_low_complexity(sequence) or any(name == ARTIFACT_CLASS for name, _, _ in class_hits)
+        is_low_complexity(sequence)
+        or any(name == ARTIFACT_CLASS and mismatches <= edits for name, _, mismatches in class_hits)
     ):
         return ARTIFACT_CLASS
     best: tuple[int, str] | None = None
