@@ -377,6 +377,8 @@ QC_CONTENT_FILES = (
     "exomir_qc_composition_mqc.json",
     "exomir_qc_flags_mqc.json",
     "exomir_qc_hemolysis_mqc.json",
+    "exomir_qc_rna_types_mqc.json",
+    "exomir_qc_complexity_mqc.json",
 )
 
 _CLASS_COLOURS = {
@@ -624,12 +626,66 @@ def qc_hemolysis_table(hemolysis: pd.DataFrame) -> dict:
     return hemo_table
 
 
+_RNA_TYPE_NAMES = {
+    "mirna": ("miRNA", "#1b9e77"),
+    "rrna": ("rRNA", "#e6ab02"),
+    "trna": ("tRNA", "#7570b3"),
+    "snrna_snorna": ("snRNA / snoRNA", "#66a61e"),
+    "artifact": ("artifact", "#d95f02"),
+    "other": ("other (spike-ins, other classes)", "#e7298a"),
+    "unknown": ("unknown", "#bdbdbd"),
+}
+
+
+def qc_rna_types_bargraph(rna_types: pd.DataFrame) -> dict:
+    """miRTrace-style RNA-type summary per sample (results/qc/rna_types.tsv), as a bar chart."""
+    by_sample = rna_types.set_index("sample")
+    return {
+        "id": "exomir_qc_rna_types",
+        "section_name": "RNA types (miRTrace-style)",
+        "description": (
+            "Reads passing preprocessing by RNA type, as miRTrace reports them (results/qc/rna_types.tsv): "
+            "miRNA, rRNA, tRNA, snRNA/snoRNA, artefacts (adapters, primers, concatemers, low-complexity "
+            "inserts) and unknown (no library explains them)."
+        ),
+        "plot_type": "bargraph",
+        "pconfig": {"id": "exomir_qc_rna_types_plot", "title": "exomir: RNA types", "ylab": "Reads",
+                    "cpswitch_counts_label": "Reads", "sort_samples": False},
+        "categories": {key: {"name": name, "color": colour} for key, (name, colour) in _RNA_TYPE_NAMES.items()},
+        "data": {
+            sample: {key: _clean(row[key]) for key in _RNA_TYPE_NAMES} for sample, row in by_sample.iterrows()
+        },
+    }
+
+
+def qc_complexity_linegraph(complexity: pd.DataFrame) -> dict:
+    """miRNA complexity curve per sample (results/qc/complexity.tsv), as a line graph."""
+    data: dict[str, dict[int, object]] = {}
+    for row in complexity.itertuples(index=False):
+        data.setdefault(str(row.sample), {})[int(row.reads_sampled)] = _clean(row.mirnas_detected)
+    return {
+        "id": "exomir_qc_complexity",
+        "section_name": "miRNA complexity",
+        "description": (
+            "Distinct mature miRNAs detected (>= 1 read) against mature-miRNA reads sampled: the exact "
+            "rarefaction expectation, deterministic (results/qc/complexity.tsv). A curve that is still "
+            "rising at full depth means more sequencing would detect more miRNAs."
+        ),
+        "plot_type": "linegraph",
+        "pconfig": {"id": "exomir_qc_complexity_plot", "title": "exomir: miRNA complexity",
+                    "xlab": "Mature miRNA reads sampled", "ylab": "miRNAs detected", "ymin": 0},
+        "data": data,
+    }
+
+
 def write_qc_content(
     out_dir: str | Path,
     composition: pd.DataFrame,
     flags: pd.DataFrame,
     hemolysis: pd.DataFrame,
     mirna_min_reads: int,
+    rna_types: pd.DataFrame | None = None,
+    complexity: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write the QC stage's MultiQC (1.35) custom-content JSON files; return their paths.
 
@@ -648,7 +704,9 @@ def write_qc_content(
         qc_flags_table(flags_by_sample, hemolysis, mirna_min_reads),
         qc_hemolysis_table(hemolysis),
     )
-    paths = [out / name for name in QC_CONTENT_FILES]
+    if rna_types is not None and complexity is not None:
+        contents += (qc_rna_types_bargraph(rna_types), qc_complexity_linegraph(complexity))
+    paths = [out / name for name in QC_CONTENT_FILES[: len(contents)]]
     for path, content in zip(paths, contents):
         _write_json(path, content)
     return paths

@@ -14,6 +14,7 @@ from exomir.qc.composition import composition_wide, read_compositions, sample_me
 from exomir.qc.flags import Thresholds, sample_flags
 from exomir.qc.hemolysis import hemolysis_table
 from exomir.qc.inputs import read_mature_counts
+from exomir.qc.mirtrace import complexity_curve, rna_type_summary
 from exomir.qc.spikeins import SPIKEIN_COLUMNS
 
 log = logging.getLogger("exomir.qc")
@@ -34,6 +35,8 @@ def summarize_qc(
     hemolysis: Mapping[str, object],
     mirna_min_reads: int = 10,
     exclude_failed_from_de: bool = True,
+    out_rna_types: str | Path | None = None,
+    out_complexity: str | Path | None = None,
 ) -> pd.DataFrame:
     """Cohort QC: composition matrix, hemolysis, spike-ins, flags and MultiQC content.
 
@@ -67,7 +70,12 @@ def summarize_qc(
         rbc_share_max=hemolysis.get("rbc_share_max"),
     )
     write_tsv(flags, out_flags)
-    write_qc_content(multiqc_dir, wide, flags, hemo, mirna_min_reads)
+    rna_types = rna_type_summary(composition)
+    curve = complexity_curve(counts, samples)
+    if out_rna_types and out_complexity:  # miRTrace-style tables (issue 18)
+        write_tsv(rna_types, out_rna_types)
+        write_tsv(curve, out_complexity)
+    write_qc_content(multiqc_dir, wide, flags, hemo, mirna_min_reads, rna_types, curve)
     for row in flags.itertuples():
         log.info("%s: %s %s", row.sample, row.status, row.reasons)
     return flags
