@@ -776,7 +776,10 @@ def test_accuracy_demo_subset(hsa_ref, tmp_path):
     assert sum(len(reads) for _c, reads in samples.values()) == 3092
     assignments, counts = measure.quantify_samples(samples, hsa_ref, tmp_path)
     acc = measure.score(samples, assignments, counts, measure.DemoTruth(hsa_ref["mature"]))
-    assert (acc.mirna_reads, acc.correct, acc.counted) == (1432, 1431, 1431)
+    # counted 1434 (was 1431 with the small libraries): the complete libraries mask stretches within
+    # 2 mismatches of a mature miRNA (issue 18), so 3 background reads of the subset now stay miRNA;
+    # in exchange no true miRNA read is released (tests/accuracy/measure_demo_accuracy.py).
+    assert (acc.mirna_reads, acc.correct, acc.counted) == (1432, 1431, 1434)
     assert acc.correct_fraction >= 0.99
     assert acc.types == {
         "iso_5p": [148, 0, 0],
