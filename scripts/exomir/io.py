@@ -2,7 +2,8 @@
 
 Every file a user reads is written to a temporary sibling and moved into
 place, so an interrupted job never leaves a half-written table behind.
-Tables are tab-separated, have a header and a stable row order.
+Tables are tab-separated, have a header and a stable row order. FASTA inputs
+(RNA-class libraries, spike-ins) are read here too, with one validation for all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Iterator
+
+from exomir.errors import ExomirInputError
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: jobs without tables start faster
     import pandas as pd
@@ -113,3 +116,66 @@ def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
         converters.update({column: str for column in SAMPLE_ID_COLUMNS if column not in converters})
         kwargs["converters"] = converters
     return pd.read_csv(path, sep="\t", **kwargs)
+
+
+#: IUPAC codes other than ACGT; reference FASTA readers turn them into N.
+IUPAC_AMBIGUOUS = set("RYKMSWBDHVN")
+
+
+def iter_fasta(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """Yield (first word of the header, sequence) from a plain or gzipped FASTA file."""
+    name: str | None = None
+    chunks: list[str] = []
+    with open_text(path) as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith(">"):
+                if name is not None:
+                    yield name, "".join(chunks)
+                words = line[1:].split()
+                if not words:
+                    raise ExomirInputError(
+                        f"empty FASTA header on line {line_no}",
+                        where=str(path),
+                        fix="give every sequence a name.",
+                    )
+                name, chunks = words[0], []
+            elif name is None:
+                raise ExomirInputError(
+                    "the file does not start with a '>' header line",
+                    where=str(path),
+                    fix="provide a FASTA file.",
+                )
+            else:
+                chunks.append(line)
+    if name is not None:
+        yield name, "".join(chunks)
+
+
+def read_reference_fasta(path: str | os.PathLike, what: str) -> list[tuple[str, str]]:
+    """Read a reference FASTA as (name, DNA sequence): RNA U->T, upper case, IUPAC codes -> N.
+
+    Raises :class:`ExomirInputError` on an empty file, an empty sequence or characters that
+    are not nucleotides, naming the file, the record and the fix.
+    """
+    records = []
+    for name, sequence in iter_fasta(path):
+        dna = sequence.upper().replace("U", "T")
+        bad = set(dna) - set("ACGT") - IUPAC_AMBIGUOUS
+        if not dna or bad:
+            raise ExomirInputError(
+                f"{what} record {name!r} "
+                + ("is empty" if not dna else f"contains non-nucleotide characters {''.join(sorted(bad))}"),
+                where=str(path),
+                fix="provide nucleotide sequences (DNA or RNA alphabet, IUPAC codes allowed).",
+            )
+        records.append((name, "".join("N" if base in IUPAC_AMBIGUOUS else base for base in dna)))
+    if not records:
+        raise ExomirInputError(
+            f"the {what} FASTA file contains no sequences",
+            where=str(path),
+            fix="provide a non-empty FASTA file or remove it from the configuration.",
+        )
+    return records

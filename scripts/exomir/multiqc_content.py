@@ -1,10 +1,15 @@
-"""MultiQC custom content for the small-RNA sections of the QC report.
+"""All MultiQC custom content of exomir (the small-RNA sections of the QC report).
 
-MultiQC's native modules parse the cutadapt, bowtie, FastQC and samtools
-logs; everything specific to small RNA (read-length profile, how reads were
+MultiQC's native modules parse the cutadapt, bowtie and FastQC outputs that
+the rule ``multiqc`` passes to it (no samtools output is produced or passed);
+everything specific to small RNA (read-length profile, how reads were
 assigned to miRNAs, how many miRNAs each sample detects, which miRNAs
 dominate, the differential-expression and biomarker summary) is written
-here as ``*_mqc.yaml`` files that MultiQC's custom-content module reads.
+here as ``*_mqc.yaml`` files that MultiQC's custom-content module reads
+(:func:`write_multiqc_content`, rule ``multiqc_content``, ``results/report/multiqc/``).
+The exRNA QC stage's sections (general statistics, read composition, flags,
+hemolysis) are written as ``*_mqc.json`` by :func:`write_qc_content` (rule
+``qc_summary``, ``results/qc/multiqc/``).
 
 Every value comes from a table of the pipeline (see docs/architecture.md),
 so the numbers in the MultiQC report can be traced back to a file.
@@ -12,8 +17,10 @@ so the numbers in the MultiQC report can be traced back to a file.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -358,4 +365,348 @@ def write_multiqc_content(
         _dump(content, path)
         paths.append(path)
         log.info("wrote %s", path)
+    return paths
+
+
+# --------------------------------------------------------------------------- exRNA QC stage (JSON)
+# The qc_summary rule writes these four files into results/qc/multiqc/ (JSON, MultiQC 1.35).
+
+#: MultiQC custom-content files written by :func:`write_qc_content`.
+QC_CONTENT_FILES = (
+    "exomir_qc_general_mqc.json",
+    "exomir_qc_composition_mqc.json",
+    "exomir_qc_flags_mqc.json",
+    "exomir_qc_hemolysis_mqc.json",
+    "exomir_qc_rna_types_mqc.json",
+    "exomir_qc_complexity_mqc.json",
+)
+
+_CLASS_COLOURS = {
+    "mirna_mature": "#1b9e77",
+    "mirna_hairpin_only": "#66c2a5",
+    "mirna_ambiguous": "#b3e2cd",
+    "spikein": "#e7298a",
+    "unmapped": "#bdbdbd",
+    "adapter_dimer": "#d95f02",
+    "too_short": "#fc8d62",
+    "too_long": "#fdcdac",
+    "other_filtered": "#8c510a",
+    "no_umi": "#969696",
+    "umi_duplicate": "#636363",
+}
+_OTHER_RNA_COLOURS = ("#7570b3", "#e6ab02", "#66a61e", "#a6761d", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6")
+_STATUS_COLOURS = [{"pass": "#5cb85c"}, {"warn": "#f0ad4e"}, {"fail": "#d9534f"}]
+_STATUS_RULES = {"pass": [{"s_eq": "pass"}], "warn": [{"s_eq": "warn"}], "fail": [{"s_eq": "fail"}]}
+
+
+def _clean(value: object) -> object:
+    """JSON-safe scalar: NaN/NA -> None, numpy -> Python."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(f"{float(value):.6g}")
+    return value
+
+
+def _table_value(value: object, column: str) -> object:
+    """Table cell for MultiQC. Booleans become words: MultiQC colours every "yes" green and
+    every "no" red, which would paint "outlier: no" as a problem."""
+    value = _clean(value)
+    if isinstance(value, bool):
+        if column == "use_in_de":
+            return "used" if value else "excluded"
+        return "outlier" if value else "normal"
+    return value
+
+
+def _column_format(column: str) -> dict:
+    """MultiQC column options by column kind: status colours, outlier colours, number format."""
+    if column == "status":
+        return {"cond_formatting_rules": _STATUS_RULES, "cond_formatting_colours": _STATUS_COLOURS}
+    if column.endswith("outlier") or column == "use_in_de":
+        return {
+            "cond_formatting_rules": {"exomir_bad": [{"s_eq": "outlier"}, {"s_eq": "excluded"}]},
+            "cond_formatting_colours": [{"exomir_bad": "#d9534f"}],
+        }
+    if column.endswith(("fraction", "share")):
+        return {"format": "{:,.3f}"}
+    if column.endswith("reads") or column == "mirnas_detected":
+        return {"format": "{:,.0f}"}
+    if column.endswith(("ratio", "limit_log2_ratio")):
+        return {"format": "{:,.2f}"}
+    return {}
+
+
+def _mqc_table(
+    section_id: str,
+    section_name: str,
+    description: str,
+    title: str,
+    columns: dict[str, tuple[str, str]],
+    frame: pd.DataFrame,
+) -> dict:
+    """A MultiQC custom-content table of ``columns`` (name -> (title, description)) per sample row."""
+    return {
+        "id": section_id,
+        "section_name": section_name,
+        "description": description,
+        "plot_type": "table",
+        "pconfig": {"id": f"{section_id}_table", "title": title, "sort_rows": False},
+        "headers": {
+            column: {"title": col_title, "description": col_description, "scale": False} | _column_format(column)
+            for column, (col_title, col_description) in columns.items()
+        },
+        "data": {
+            sample: {column: _table_value(row[column], column) for column in columns}
+            for sample, row in frame.iterrows()
+        },
+    }
+
+
+def _write_json(path: Path, content: dict) -> None:
+    with atomic_open(path, "wt") as handle:
+        json.dump(content, handle, indent=1)
+        handle.write("\n")
+
+
+def _short_names(hemolysis: pd.DataFrame) -> tuple[str, str, dict[str, str]]:
+    """Hemolysis marker and reference names, and their species- and prefix-free short forms."""
+    marker = str(hemolysis["marker"].iloc[0]) if len(hemolysis) else "marker"
+    reference = str(hemolysis["reference"].iloc[0]) if len(hemolysis) else "reference"
+    short = {name: re.sub(r"^[a-z]{3,4}-(miR|let)-", "", name) for name in (marker, reference)}
+    return marker, reference, short
+
+
+def qc_general_stats(flags_by_sample: pd.DataFrame, hemolysis: pd.DataFrame, mirna_min_reads: int) -> dict:
+    """General-statistics columns of the QC stage: % miRNA, miRNAs detected, hemolysis ratio, status."""
+    marker, reference, short = _short_names(hemolysis)
+    general = {
+        "id": "exomir_qc_general",
+        "plot_type": "generalstats",
+        "headers": {
+            "mirna_percent": {
+                "title": "% miRNA loci",
+                "description": "Reads aligned to miRNA hairpins, % of reads passing preprocessing",
+                "suffix": "%",
+                "min": 0,
+                "max": 100,
+                "scale": "Greens",
+                "format": "{:,.1f}",
+            },
+            "mirnas_detected": {
+                "title": f"miRNAs >={mirna_min_reads}",
+                "description": f"Mature miRNAs with >= {mirna_min_reads} reads",
+                "min": 0,
+                "scale": "Blues",
+                "format": "{:,.0f}",
+            },
+            "hemolysis_ratio": {
+                "title": f"{short[marker]}/{short[reference]}",
+                "description": f"Hemolysis ratio: mature reads of {marker} / {reference} (+pseudocount)",
+                "min": 0,
+                "scale": "Reds",
+                "format": "{:,.1f}",
+            },
+            "qc_status": {
+                "title": "exRNA QC",
+                "description": "exomir sample QC status (pass / warn / fail); see the exRNA QC flags table",
+                "scale": False,
+                "cond_formatting_rules": _STATUS_RULES,
+                "cond_formatting_colours": _STATUS_COLOURS,
+            },
+        },
+        "data": {
+            sample: {
+                "mirna_percent": _clean(row["mirna_fraction"] * 100),
+                "mirnas_detected": _clean(row["mirnas_detected"]),
+                "hemolysis_ratio": _clean(row["hemolysis_ratio"]),
+                "qc_status": row["status"],
+            }
+            for sample, row in flags_by_sample.iterrows()
+        },
+    }
+    return general
+
+
+def qc_composition_bargraph(composition: pd.DataFrame, samples: Sequence[str]) -> dict:
+    """Stacked bar chart of the read composition (reads per class; the wide composition table)."""
+    n_classes = (len(composition.columns) - 2) // 2  # sample, raw_reads, reads..., fractions...
+    read_columns = list(composition.columns[2 : 2 + n_classes])
+    other_rna = [c for c in read_columns if c not in _CLASS_COLOURS]
+    colours = dict(_CLASS_COLOURS)
+    for i, name in enumerate(other_rna):
+        colours[name] = _OTHER_RNA_COLOURS[i % len(_OTHER_RNA_COLOURS)]
+    by_sample = composition.set_index("sample")
+    bar = {
+        "id": "exomir_qc_composition",
+        "section_name": "exRNA read composition",
+        "description": (
+            "Where every raw read went. miRNA from hairpin alignment (mature / hairpin-only / "
+            "ambiguous); spike-ins; RNA classes assigned in priority order with bowtie "
+            "(sense strand, <= 1 mismatch) on the reads not aligned to a hairpin; unmapped; "
+            "reads removed by preprocessing. The classes add up to the raw reads."
+        ),
+        "plot_type": "bargraph",
+        "pconfig": {
+            "id": "exomir_qc_composition_plot",
+            "title": "exomir: exRNA read composition",
+            "ylab": "Reads",
+            "cpswitch_counts_label": "Reads",
+            "sort_samples": False,
+        },
+        "categories": {name: {"name": name.replace("_", " "), "color": colours[name]} for name in read_columns},
+        "data": {
+            sample: {name: _clean(by_sample.loc[sample, name]) for name in read_columns} for sample in samples
+        },
+    }
+    return bar
+
+
+def qc_flags_table(flags_by_sample: pd.DataFrame, hemolysis: pd.DataFrame, mirna_min_reads: int) -> dict:
+    """Table of the QC status, reasons and the metrics behind them."""
+    marker, reference, _ = _short_names(hemolysis)
+    flag_columns = {
+        "status": ("Status", "pass / warn / fail"),
+        "reasons": ("Reasons", "Rules that were not met (severity: value vs threshold)"),
+        "use_in_de": ("Used in DE", "Whether differential expression uses the sample"),
+        "raw_reads": ("Raw reads", "Reads in the FASTQ file(s)"),
+        "annotated_reads": ("Annotated reads", "miRNA + RNA-class reads (exRNA standard: >= 100,000)"),
+        "annotated_fraction": (
+            "Annotated fraction",
+            "Annotated reads / reads passing preprocessing without spike-ins (exRNA standard: > 0.5)",
+        ),
+        "mature_mirna_reads": ("Mature miRNA reads", "Reads counted to mature miRNAs"),
+        "mirnas_detected": ("miRNAs detected", f"Mature miRNAs with >= {mirna_min_reads} reads"),
+        "adapter_dimer_fraction": ("Adapter dimers", "Fraction of raw reads"),
+        "too_short_fraction": ("Too short", "Fraction of raw reads"),
+        "hemolysis_ratio": ("Hemolysis ratio", f"{marker} / {reference} reads (+pseudocount)"),
+        "rbc_share": ("RBC miRNA share", "Red-blood-cell miRNA reads / mature miRNA reads"),
+    }
+    flags_table = _mqc_table(
+        "exomir_qc_flags",
+        "exRNA QC flags",
+        "Sample QC status and the metrics it is computed from (results/qc/sample_flags.tsv).",
+        "exomir: exRNA QC flags",
+        flag_columns,
+        flags_by_sample,
+    )
+    return flags_table
+
+
+def qc_hemolysis_table(hemolysis: pd.DataFrame) -> dict:
+    """Table of the hemolysis metrics."""
+    marker, reference, short = _short_names(hemolysis)
+    hemo_columns = {
+        "marker_reads": (f"{short[marker]} reads", f"Mature reads of the hemolysis marker {marker}"),
+        "reference_reads": (f"{short[reference]} reads", f"Mature reads of the reference miRNA {reference}"),
+        "ratio": ("Ratio", "(marker + 1) / (reference + 1)"),
+        "log2_ratio": ("log2 ratio", "log2 of the ratio"),
+        "outlier_limit_log2_ratio": ("Outlier limit", "Cohort median + max(k * MAD, minimum deviation)"),
+        "ratio_outlier": ("Ratio outlier", "log2 ratio above the cohort limit"),
+        "rbc_share": ("RBC share", "RBC miRNA reads / mature miRNA reads"),
+        "rbc_share_outlier": ("RBC share outlier", "log2 odds of the share above the cohort limit"),
+    }
+    hemo_table = _mqc_table(
+        "exomir_qc_hemolysis",
+        "Hemolysis",
+        (
+            "Red-blood-cell contamination indicators: miR-451a / miR-23a-3p (Blondal et al. 2013, "
+            "Methods 59:S1-S6) and the share of RBC miRNAs (Kirschner et al. 2011 PLoS One "
+            "6:e24145; Pritchard et al. 2012 Cancer Prev Res 5:492-497), with robust cohort "
+            "outlier calls."
+        ),
+        "exomir: hemolysis",
+        hemo_columns,
+        hemolysis,
+    )
+    return hemo_table
+
+
+_RNA_TYPE_NAMES = {
+    "mirna": ("miRNA", "#1b9e77"),
+    "rrna": ("rRNA", "#e6ab02"),
+    "trna": ("tRNA", "#7570b3"),
+    "snrna_snorna": ("snRNA / snoRNA", "#66a61e"),
+    "artifact": ("artifact", "#d95f02"),
+    "other": ("other (spike-ins, other classes)", "#e7298a"),
+    "unknown": ("unknown", "#bdbdbd"),
+}
+
+
+def qc_rna_types_bargraph(rna_types: pd.DataFrame) -> dict:
+    """miRTrace-style RNA-type summary per sample (results/qc/rna_types.tsv), as a bar chart."""
+    by_sample = rna_types.set_index("sample")
+    return {
+        "id": "exomir_qc_rna_types",
+        "section_name": "RNA types (miRTrace-style)",
+        "description": (
+            "Reads passing preprocessing by RNA type, as miRTrace reports them (results/qc/rna_types.tsv): "
+            "miRNA, rRNA, tRNA, snRNA/snoRNA, artefacts (adapters, primers, concatemers, low-complexity "
+            "inserts) and unknown (no library explains them)."
+        ),
+        "plot_type": "bargraph",
+        "pconfig": {"id": "exomir_qc_rna_types_plot", "title": "exomir: RNA types", "ylab": "Reads",
+                    "cpswitch_counts_label": "Reads", "sort_samples": False},
+        "categories": {key: {"name": name, "color": colour} for key, (name, colour) in _RNA_TYPE_NAMES.items()},
+        "data": {
+            sample: {key: _clean(row[key]) for key in _RNA_TYPE_NAMES} for sample, row in by_sample.iterrows()
+        },
+    }
+
+
+def qc_complexity_linegraph(complexity: pd.DataFrame) -> dict:
+    """miRNA complexity curve per sample (results/qc/complexity.tsv), as a line graph."""
+    data: dict[str, dict[int, object]] = {}
+    for row in complexity.itertuples(index=False):
+        data.setdefault(str(row.sample), {})[int(row.reads_sampled)] = _clean(row.mirnas_detected)
+    return {
+        "id": "exomir_qc_complexity",
+        "section_name": "miRNA complexity",
+        "description": (
+            "Distinct mature miRNAs detected (>= 1 read) against mature-miRNA reads sampled: the exact "
+            "rarefaction expectation, deterministic (results/qc/complexity.tsv). A curve that is still "
+            "rising at full depth means more sequencing would detect more miRNAs."
+        ),
+        "plot_type": "linegraph",
+        "pconfig": {"id": "exomir_qc_complexity_plot", "title": "exomir: miRNA complexity",
+                    "xlab": "Mature miRNA reads sampled", "ylab": "miRNAs detected", "ymin": 0},
+        "data": data,
+    }
+
+
+def write_qc_content(
+    out_dir: str | Path,
+    composition: pd.DataFrame,
+    flags: pd.DataFrame,
+    hemolysis: pd.DataFrame,
+    mirna_min_reads: int,
+    rna_types: pd.DataFrame | None = None,
+    complexity: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write the QC stage's MultiQC (1.35) custom-content JSON files; return their paths.
+
+    * general statistics: % miRNA (of reads passing preprocessing), miRNAs detected,
+      hemolysis ratio, QC status;
+    * ``exomir_qc_composition``: stacked bar chart of the read composition (reads);
+    * ``exomir_qc_flags``: table of status, reasons and metrics;
+    * ``exomir_qc_hemolysis``: table of the hemolysis metrics.
+    """
+    out = Path(out_dir)
+    flags_by_sample = flags.set_index("sample")
+    samples = list(flags_by_sample.index)
+    contents = (
+        qc_general_stats(flags_by_sample, hemolysis, mirna_min_reads),
+        qc_composition_bargraph(composition, samples),
+        qc_flags_table(flags_by_sample, hemolysis, mirna_min_reads),
+        qc_hemolysis_table(hemolysis),
+    )
+    if rna_types is not None and complexity is not None:
+        contents += (qc_rna_types_bargraph(rna_types), qc_complexity_linegraph(complexity))
+    paths = [out / name for name in QC_CONTENT_FILES[: len(contents)]]
+    for path, content in zip(paths, contents):
+        _write_json(path, content)
     return paths

@@ -357,6 +357,8 @@ def check_accounting(stats: dict, written: int, dedup: UmiDeduplicator | None) -
         raise RuntimeError(f"read accounting does not add up: {stats} (cutadapt wrote {written})")
 
 
+# Over 60 lines through its signature, docstring and the UMI log message; the cutadapt run,
+# its error explanation, the summary and the writing are separate functions.
 def trim_and_collapse(
     sample: str,
     fastqs: Sequence[str],
@@ -405,37 +407,7 @@ def trim_and_collapse(
                 threads,
                 fastq_output=dedup is None,
             )
-            # the executable by name only: no machine paths in logs
-            LOG.info("running: %s", " ".join(_quote(c) for c in [Path(cmd[0]).name, *cmd[1:]]))
-            with open(log_tmp, "wb") as log_handle:
-                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_handle)
-                try:
-                    if dedup is None:
-                        counts = count_fastq_stream(proc.stdout)
-                    else:
-                        counts = count_fasta_stream(proc.stdout, dedup)
-                finally:
-                    proc.stdout.close()
-                    returncode = proc.wait()
-            feeder_err = b""
-            if feeder is not None:
-                if returncode != 0 and feeder.poll() is None:
-                    feeder.kill()  # cutadapt may have failed before opening the pipe
-                feeder.wait()
-                feeder_err = feeder.stderr.read() if feeder.stderr else b""
-            cutadapt_log = log_tmp.read_text(errors="replace")
-            if returncode != 0 or (feeder is not None and feeder.returncode != 0):
-                text = cutadapt_log + "\n" + feeder_err.decode(errors="replace")
-                error = explain_cutadapt_error(text, fastqs, sample)
-                if "unexpected end of file" in text or "invalid compressed data" in text:
-                    error = ExomirInputError(
-                        f"a compressed FASTQ file is truncated or corrupt ({feeder_err.decode(errors='replace').strip()})",
-                        where=f"sample {sample}, file(s) {', '.join(fastqs)}",
-                        fix="re-copy or re-download the file; 'gzip -t FILE' shows which file is broken",
-                    )
-                if error is not None:
-                    raise error
-                raise RuntimeError(f"cutadapt failed (exit {returncode}); its log:\n{cutadapt_log}")
+            counts, cutadapt_log = _run_cutadapt(cmd, feeder, dedup, log_tmp, fastqs, sample)
             with open(json_tmp, encoding="utf-8") as handle:
                 report = json.load(handle)
             counts = clip_3p(counts, kit.clip_3p)
@@ -461,6 +433,55 @@ def trim_and_collapse(
             stats["umi_deduplicated_reads"],
         )
     return result
+
+
+def _run_cutadapt(
+    cmd: list[str], feeder: subprocess.Popen | None, dedup: UmiDeduplicator | None, log_tmp: Path, fastqs: list[str], sample: str
+) -> tuple[Counter, str]:
+    """Run cutadapt (fed by ``feeder`` when the input is piped), count its output; return (counts, log).
+
+    Reads come from cutadapt's stdout as FASTQ, or as FASTA with the UMI in the header when
+    ``dedup`` is set. A failure of cutadapt or of the feeder raises an explained error.
+    """
+    # the executable by name only: no machine paths in logs
+    LOG.info("running: %s", " ".join(_quote(c) for c in [Path(cmd[0]).name, *cmd[1:]]))
+    with open(log_tmp, "wb") as log_handle:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_handle)
+        try:
+            if dedup is None:
+                counts = count_fastq_stream(proc.stdout)
+            else:
+                counts = count_fasta_stream(proc.stdout, dedup)
+        finally:
+            proc.stdout.close()
+            returncode = proc.wait()
+    feeder_err = b""
+    if feeder is not None:
+        if returncode != 0 and feeder.poll() is None:
+            feeder.kill()  # cutadapt may have failed before opening the pipe
+        feeder.wait()
+        feeder_err = feeder.stderr.read() if feeder.stderr else b""
+    cutadapt_log = log_tmp.read_text(errors="replace")
+    if returncode != 0 or (feeder is not None and feeder.returncode != 0):
+        raise _cutadapt_error(cutadapt_log, feeder_err, returncode, fastqs, sample)
+    return counts, cutadapt_log
+
+
+def _cutadapt_error(
+    cutadapt_log: str, feeder_err: bytes, returncode: int, fastqs: list[str], sample: str
+) -> Exception:
+    """The error to raise for a failed cutadapt run: an explained input error when possible."""
+    text = cutadapt_log + "\n" + feeder_err.decode(errors="replace")
+    error = explain_cutadapt_error(text, fastqs, sample)
+    if "unexpected end of file" in text or "invalid compressed data" in text:
+        error = ExomirInputError(
+            f"a compressed FASTQ file is truncated or corrupt ({feeder_err.decode(errors='replace').strip()})",
+            where=f"sample {sample}, file(s) {', '.join(fastqs)}",
+            fix="re-copy or re-download the file; 'gzip -t FILE' shows which file is broken",
+        )
+    if error is not None:
+        return error
+    return RuntimeError(f"cutadapt failed (exit {returncode}); its log:\n{cutadapt_log}")
 
 
 def find_executable(name: str) -> str | None:

@@ -71,6 +71,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,8 +100,13 @@ from exomir.qc import prepare_rna_class_fasta  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 TYPES = ("iso_5p", "iso_3p", "iso_add3p", "iso_snv")
-#: RNA-class libraries of the default config (``qc.rna_classes``), in priority order
-RNA_CLASSES = ("trna", "rrna", "snrna")
+#: RNA-class libraries of the default config (``qc.rna_classes``), in priority order: (name, FASTA).
+#: ``EXOMIR_ACCURACY_NO_RELEASE=1`` runs without them (no release), to count released true reads.
+RNA_CLASSES = tuple(
+    (entry["name"], entry["fasta"])
+    for entry in yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["qc"]["rna_classes"]
+    if not os.environ.get("EXOMIR_ACCURACY_NO_RELEASE")
+)
 
 
 # ----------------------------------------------------------------------------- setup
@@ -139,9 +146,9 @@ def prepare_rna_class_indexes(workdir: Path) -> list[tuple[str, str]]:
     """
     workdir.mkdir(parents=True, exist_ok=True)
     class_indexes = []
-    for name in RNA_CLASSES:
+    for name, source in RNA_CLASSES:
         fasta = workdir / f"{name}.fa"
-        prepare_rna_class_fasta(ROOT / "resources" / "rna_classes" / f"{name}.fa", fasta, name)
+        prepare_rna_class_fasta(ROOT / source, fasta, name)
         prefix = workdir / name
         subprocess.run(["bowtie-build", "-q", str(fasta), str(prefix)], check=True)
         class_indexes.append((name, str(prefix)))
@@ -345,6 +352,7 @@ class Accuracy:
     mirna_reads: int = 0  # miRNA-class reads whose insert passed preprocessing
     correct: int = 0
     counted: int = 0  # reads (any class) counted to a mature feature
+    not_aligned: int = 0  # miRNA-class reads whose insert has no hairpin assignment (or was released)
     types: dict[str, list[int]] = dataclasses.field(
         default_factory=lambda: {t: [0, 0, 0] for t in TYPES}  # tp, fp, fn
     )
@@ -392,6 +400,7 @@ def score(
             if feature is None:
                 continue
             acc.mirna_reads += 1
+            acc.not_aligned += insert not in status
             if is_counted:
                 mirna_read_counts[mature[insert]] += 1
             acc.correct += is_counted and mature[insert] == feature
@@ -439,6 +448,7 @@ def report(acc: Accuracy) -> str:
     lines = [
         f"miRNA reads passing preprocessing: {acc.mirna_reads}",
         f"correct mature: {acc.correct}/{acc.mirna_reads} = {acc.correct_fraction:.4%}",
+        f"miRNA reads without a hairpin assignment (unaligned or released to an RNA class): {acc.not_aligned}",
         f"mature-count precision: {acc.correct}/{acc.counted} = {acc.count_precision:.4%}",
     ]
     for t in TYPES:

@@ -19,6 +19,8 @@ QC_MULTIQC_FILES = [
         "exomir_qc_composition_mqc.json",
         "exomir_qc_flags_mqc.json",
         "exomir_qc_hemolysis_mqc.json",
+        "exomir_qc_rna_types_mqc.json",
+        "exomir_qc_complexity_mqc.json",
     )
 ]
 

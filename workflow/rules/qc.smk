@@ -92,6 +92,8 @@ rule qc_summary:
             caption="../report/sample_flags.rst",
             category="1. Quality control",
         ),
+        rna_types="results/qc/rna_types.tsv",
+        complexity="results/qc/complexity.tsv",
         multiqc=QC_MULTIQC_FILES,
     log:
         "logs/qc_summary/qc_summary.log",

@@ -57,6 +57,8 @@ rule quantify_matrices:
         hairpin_rpm="results/quantify/hairpin_rpm.tsv",
         isomirs="results/quantify/isomirs.tsv",
         mapping_stats="results/quantify/mapping_stats.tsv",
+        other_class="results/quantify/mature_other_class.tsv",
+        other_class_counts="results/quantify/mature_other_class_counts.tsv",
     log:
         "logs/quantify_matrices/quantify_matrices.log",
     conda:

@@ -23,4 +23,6 @@ with log_to(snakemake.log[0]):
         hemolysis=dict(snakemake.params.hemolysis),
         mirna_min_reads=snakemake.params.mirna_min_reads,
         exclude_failed_from_de=snakemake.params.exclude_failed_from_de,
+        out_rna_types=snakemake.output.rna_types,
+        out_complexity=snakemake.output.complexity,
     )

@@ -20,4 +20,6 @@ with log_to(snakemake.log[0]):
         out_hairpin_rpm=snakemake.output.hairpin_rpm,
         out_isomirs=snakemake.output.isomirs,
         out_mapping_stats=snakemake.output.mapping_stats,
+        out_other_class=snakemake.output.other_class,
+        out_other_class_counts=snakemake.output.other_class_counts,
     )

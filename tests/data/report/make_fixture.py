@@ -223,9 +223,9 @@ def main() -> None:
     tsv(pd.DataFrame(hemo), RESULTS / "qc" / "hemolysis.tsv")
     tsv(pd.DataFrame(spike), RESULTS / "qc" / "spikeins.tsv")
     # the qc stage's MultiQC content, written by its own function so the fixture has the real format
-    from exomir.qc import write_multiqc_content
+    from exomir.multiqc_content import write_qc_content
 
-    write_multiqc_content(RESULTS / "qc" / "multiqc", pd.DataFrame(comp), pd.DataFrame(flags),
+    write_qc_content(RESULTS / "qc" / "multiqc", pd.DataFrame(comp), pd.DataFrame(flags),
                           pd.DataFrame(hemo).set_index("sample"), 10)
 
     used = [s for s in names if s != "BN02"]

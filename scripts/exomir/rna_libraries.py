@@ -1,0 +1,331 @@
+"""Build the bundled human RNA-class libraries and decide every miRNA-hairpin overlap.
+
+The libraries in ``resources/rna_classes/human/`` are built once (by a maintainer, not at run
+time) from the Ensembl GRCh38 ncRNA records listed in ``resources/rna_classes/README.md``:
+``python -m exomir.rna_libraries SOURCE.fa.gz HAIRPINS.fa.gz MATURES.fa.gz resources/rna_classes/human``.
+
+Per class (``trna``, ``rrna``, ``snrna``, ``snorna``) identical sequences are stored once (the
+header keeps the first gene symbol in sorted order and the number of genes sharing it), tRNAs get
+the post-transcriptional 3' CCA (GtRNAdb mature sequences omit it), and everything is DNA.
+
+**The 18-nt hairpin-overlap rule, decided per overlap.** A library record that shares an 18-nt
+word (sense strand) with a miRBase hairpin of the species could take that miRNA's reads through
+the release rule (quantify: fewer edits on the RNA class than on the hairpin wins, ties stay
+miRNA). Each overlap gets one of two decisions, written to ``hairpin_overlaps.tsv``:
+
+* ``keep`` (the class may win): the miRBase entry is a documented fragment of that RNA
+  (:data:`KNOWN_NON_MIRNA_ORIGINS`, e.g. hsa-mir-1246 in U2 snRNA), or the hairpin lies
+  inside the RNA gene (>= :data:`EMBEDDED_SHARE` of it shared: rRNA-embedded and
+  snoRNA-derived entries such as hsa-mir-3648 in the 45S 5'ETS or hsa-mir-1248 in SNORA81).
+  Reads equal to the mature miRNA still tie and stay miRNA; only reads that the RNA explains
+  with fewer edits leave.
+* ``mask`` (the miRNA always wins): any other overlap. The shared stretch of the record is
+  replaced by ``N`` (bowtie counts an N as a mismatch), so no read of the hairpin can align
+  better to the class; the rest of the record stays usable.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from exomir.io import atomic_open, iter_fasta
+
+#: Length of the words compared between libraries and hairpins.
+WORD = 18
+
+#: miRBase hairpins documented as fragments of another RNA: hairpin -> (RNA gene symbols whose
+#: records may explain them, origin text, citation). Used for ``keep`` decisions.
+KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[str, str, str]] = {
+    "hsa-mir-1246": (
+        r"^RNU2-1$",
+        "U2 snRNA (RNU2-1) fragment",
+        "doi:10.1080/15476286.2019.1585738 (Xu et al. 2019, RNA Biol 16:770-784)",
+    ),
+}
+
+#: An overlap covering at least this share of the hairpin means the miRBase locus lies inside
+#: the RNA gene (an rRNA-embedded or snoRNA-derived entry): the RNA may explain its reads.
+EMBEDDED_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class LibraryRecord:
+    """One deduplicated library sequence: ``name`` is ``class|gene`` (+ ``|xN`` when N genes share it)."""
+
+    rna_class: str
+    gene: str
+    n_genes: int
+    sequence: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.rna_class}|{self.gene}" + (f"|x{self.n_genes}" if self.n_genes > 1 else "")
+
+
+def classify(header: str) -> tuple[str, str] | None:
+    """(class, gene symbol) of a source record header, or None for records outside the four classes."""
+    words = header.split()
+    first = words[0]
+    if first.startswith("ENST_tRNA-"):
+        return "trna", first[len("ENST_") :]
+    if first.endswith("rRNA") and first.startswith("ENST_"):
+        return "rrna", first[len("ENST_") :]
+    fields = dict(w.split(":", 1) for w in words[1:] if ":" in w)
+    biotype = fields.get("transcript_biotype")
+    if biotype in ("snRNA", "snoRNA"):
+        return biotype.lower(), fields.get("gene_symbol", first)
+    return None
+
+
+def read_source(path: str | Path) -> dict[str, list[tuple[str, str]]]:
+    """Source records by class as (gene, DNA sequence), tRNAs with the 3' CCA appended."""
+    by_class: dict[str, list[tuple[str, str]]] = {}
+    for header, sequence in _iter_headers(path):
+        kind = classify(header)
+        if kind is None:
+            continue
+        dna = sequence.upper().replace("U", "T")
+        dna = re.sub(r"[^ACGT]", "N", dna)
+        if kind[0] == "trna":
+            dna += "CCA"
+        by_class.setdefault(kind[0], []).append((kind[1], dna))
+    return by_class
+
+
+def _iter_headers(path: str | Path) -> Iterable[tuple[str, str]]:
+    """(full header line, sequence) of a FASTA file: :func:`exomir.io.iter_fasta` keeps the first word only."""
+    header: str | None = None
+    chunks: list[str] = []
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith(">"):
+                if header is not None:
+                    yield header, "".join(chunks)
+                header, chunks = line[1:], []
+            elif line:
+                chunks.append(line)
+    if header is not None:
+        yield header, "".join(chunks)
+
+
+def deduplicate(rna_class: str, records: Sequence[tuple[str, str]]) -> list[LibraryRecord]:
+    """One record per distinct sequence, sorted by name; the gene is the first symbol sharing it."""
+    genes: dict[str, set[str]] = {}
+    for gene, sequence in records:
+        genes.setdefault(sequence, set()).add(gene)
+    unique = [LibraryRecord(rna_class, sorted(names)[0], len(names), seq) for seq, names in genes.items()]
+    # several distinct sequences of one gene symbol: number them so names stay unique
+    unique.sort(key=lambda r: (r.gene, r.sequence))
+    seen: dict[str, int] = {}
+    numbered = []
+    for record in unique:
+        seen[record.gene] = seen.get(record.gene, 0) + 1
+        gene = record.gene if seen[record.gene] == 1 else f"{record.gene}~{seen[record.gene]}"
+        numbered.append(LibraryRecord(rna_class, gene, record.n_genes, record.sequence))
+    return numbered
+
+
+def hairpin_words(hairpins: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """18-nt word -> hairpins holding it (sense strand, DNA)."""
+    words: dict[str, set[str]] = {}
+    for name, sequence in hairpins:
+        dna = sequence.upper().replace("U", "T")
+        for i in range(len(dna) - WORD + 1):
+            words.setdefault(dna[i : i + WORD], set()).add(name)
+    return words
+
+
+def mature_words(matures: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Whole mature sequences (any length) -> their hairpin-style names (``hsa-miR-4497`` -> ``hsa-mir-4497``).
+
+    Short matures (17 nt, or whose hairpin flanks differ from the RNA) share no 18-nt hairpin word
+    with a record that holds them whole: they are overlaps too.
+    """
+    words: dict[str, set[str]] = {}
+    for name, sequence in matures:
+        hairpin = re.sub(r"-(5p|3p)$", "", name).replace("-miR-", "-mir-").replace("-let-", "-let-")
+        words.setdefault(sequence.upper().replace("U", "T"), set()).add(hairpin)
+    return words
+
+
+def overlaps(record: LibraryRecord, words: Mapping[str, set[str]]) -> dict[str, list[tuple[int, int]]]:
+    """Hairpin -> (start, length) of the record's words shared with it (18-nt words or whole matures)."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for length in sorted({len(word) for word in words}):
+        for i in range(len(record.sequence) - length + 1):
+            for hairpin in words.get(record.sequence[i : i + length], ()):
+                found.setdefault(hairpin, []).append((i, length))
+    return found
+
+
+def decide(record: LibraryRecord, hairpin: str, span: int, hairpin_length: int) -> tuple[str, str]:
+    """(``keep`` or ``mask``, reason) for one record-hairpin overlap (see the module docstring).
+
+    ``span`` is the length of the record stretch shared with the hairpin (first to last shared nt).
+    """
+    known = KNOWN_NON_MIRNA_ORIGINS.get(hairpin)
+    if known is not None and re.match(known[0], record.gene.split("~")[0]):
+        return "keep", f"documented origin: {known[1]} ({known[2]})"
+    if span >= EMBEDDED_SHARE * hairpin_length:
+        return "keep", (
+            f"embedded entry: {span} of the {hairpin_length} hairpin nt lie in this {record.rna_class} record"
+        )
+    return "mask", "partial overlap, no documented non-miRNA origin: the miRNA wins (shared stretch masked)"
+
+
+def near_mature_hits(
+    records: Sequence[LibraryRecord], matures: Sequence[tuple[str, str]], mismatches: int = 2
+) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """Record name -> hairpin-style mature name -> (start, length) of stretches within ``mismatches``
+    of a whole mature sequence (bowtie 1, sense strand, all hits).
+
+    A record stretch one substitution from a mature miRNA can explain that miRNA's SNV reads with
+    fewer edits than the hairpin; these stretches are overlaps like the exact shared words.
+    """
+    import subprocess
+    import tempfile
+
+    names = {name: re.sub(r"-(5p|3p)$", "", name).replace("-miR-", "-mir-") for name, _ in matures}
+    found: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="exomir_rna_libraries_") as tmp:
+        lib, reads, hits = Path(tmp) / "lib.fa", Path(tmp) / "matures.fa", Path(tmp) / "hits.txt"
+        lib.write_text("".join(f">{i}\n{r.sequence}\n" for i, r in enumerate(records)))
+        reads.write_text("".join(f">{n}\n{q.upper().replace('U', 'T')}\n" for n, q in matures))
+        subprocess.run(["bowtie-build", "-q", str(lib), str(Path(tmp) / "lib")], check=True)
+        subprocess.run(
+            ["bowtie", "-f", "--norc", "-a", "-v", str(mismatches), "--quiet", "-x", str(Path(tmp) / "lib"),
+             str(reads), str(hits)],
+            check=True,
+        )
+        for line in hits.read_text().splitlines():
+            fields = line.split("\t")
+            record = records[int(fields[2])].name
+            found.setdefault(record, {}).setdefault(names[fields[0]], []).append((int(fields[3]), len(fields[4])))
+    return found
+
+
+def apply_overlap_rule(
+    records: Sequence[LibraryRecord],
+    words: Mapping[str, set[str]],
+    hairpin_lengths: Mapping[str, int],
+    near: Mapping[str, Mapping[str, list[tuple[int, int]]]] | None = None,
+) -> tuple[list[LibraryRecord], list[tuple[str, str, int, int, str, str]]]:
+    """Mask the overlaps decided ``mask``; return the records and one row per overlap."""
+    out: list[LibraryRecord] = []
+    rows: list[tuple[str, str, int, int, str, str]] = []
+    for record in records:
+        sequence = list(record.sequence)
+        shared = overlaps(record, words)
+        for hairpin, stretches in (near or {}).get(record.name, {}).items():
+            shared.setdefault(hairpin, []).extend(stretches)
+        decided = []
+        for hairpin, hits in sorted(shared.items()):
+            first, last = min(i for i, _ in hits), max(i + n for i, n in hits)
+            decided.append([hairpin, hits, first, last, *decide(record, hairpin, last - first, hairpin_lengths.get(hairpin, 10**6))])
+        kept = [(h, f, la) for h, _, f, la, d, why in decided if d == "keep" and why.startswith("documented")]
+        for row in decided:  # a stretch inside a documented fragment region shares its origin
+            inside = [h for h, f, la in kept if row[4] == "mask" and row[2] < la and f < row[3]]
+            if inside:
+                row[4], row[5] = "keep", f"lies in the documented fragment region of {inside[0]} in this record (same origin)"
+        for hairpin, hits, first, last, decision, reason in decided:
+            rows.append((record.name, hairpin, first + 1, last, decision, reason))
+            if decision == "mask":
+                for start, length in hits:
+                    sequence[start : start + length] = "N" * length
+        out.append(LibraryRecord(record.rna_class, record.gene, record.n_genes, "".join(sequence)))
+    return out, rows
+
+
+def write_library(records: Sequence[LibraryRecord], path: str | Path) -> None:
+    """Gzipped FASTA, one line per sequence (deterministic bytes: gzip mtime 0)."""
+    with atomic_open(path, "wt") as handle:
+        for record in records:
+            handle.write(f">{record.name}\n{record.sequence}\n")
+
+
+def build(
+    source: str | Path, hairpin_fasta: str | Path, mature_fasta: str | Path, out_dir: str | Path, species: str = "hsa"
+) -> None:
+    """Write ``{class}.fa.gz`` per class and ``hairpin_overlaps.tsv`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    hairpins = [(n, s) for n, s in iter_fasta(hairpin_fasta) if n.startswith(f"{species}-")]
+    matures = [(n, s) for n, s in iter_fasta(mature_fasta) if n.startswith(f"{species}-") and len(s) >= 16]
+    words = hairpin_words(hairpins)
+    for word, names in mature_words(matures).items():
+        words.setdefault(word, set()).update(names)
+    all_rows = []
+    for rna_class, records in sorted(read_source(source).items()):
+        lengths = {name: len(seq) for name, seq in hairpins}
+        unique = deduplicate(rna_class, records)
+        library, rows = apply_overlap_rule(unique, words, lengths, near_mature_hits(unique, matures))
+        write_library(library, out / f"{rna_class}.fa.gz")
+        all_rows += rows
+        print(f"{rna_class}: {len(records)} source records -> {len(library)} sequences, {len(rows)} overlaps")
+    with atomic_open(out / "hairpin_overlaps.tsv", "wt") as handle:
+        handle.write("record\thairpin\tfirst_nt\tlast_nt\tdecision\treason\n")
+        for row in sorted(all_rows):
+            handle.write("\t".join(map(str, row)) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer tool
+    build(*sys.argv[1:5])
+
+
+# --------------------------------------------------------------------------- artefact library
+
+#: Illumina TruSeq small RNA 5' adapter (RA5) as it appears in read 1 (ADAPTERS.md, S1/S2).
+TRUSEQ_RA5 = "GTTCAGAGTTCTACAGTCCGACGATC"
+
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+def reverse_complement(sequence: str) -> str:
+    """Reverse complement of a DNA sequence."""
+    return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def artifact_records(univec: Sequence[tuple[str, str]], kit_adapters: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Artefact library records (name, DNA): adapters, primers and concatemers, both orientations.
+
+    ``univec`` holds exceRpt's Illumina adapter/primer records (RT, PCR and index primers,
+    TruSeq and Nextera adapters); ``kit_adapters`` the 3' adapter of each kit preset. Adapter
+    concatemers are the 5' adapter followed by each 3' adapter (the insert-less ligation
+    product). Both orientations are stored because the libraries are searched sense-only.
+    Identical sequences are kept once (first name in sorted order).
+    """
+    named = [(re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_"), seq.upper()) for name, seq in univec]
+    named.append(("TruSeq_small_RNA_5p_adapter_RA5", TRUSEQ_RA5))
+    for kit, adapter in sorted(kit_adapters.items()):
+        if set(adapter) <= set("ACGT") and len(set(adapter)) > 1:  # poly-A "adapters" are rules, not records
+            named.append((f"kit_{kit}_3p_adapter", adapter))
+            named.append((f"concatemer_RA5_{kit}", TRUSEQ_RA5 + adapter))
+    by_sequence: dict[str, str] = {}
+    for name, sequence in named:
+        for strand, seq in (("", sequence), ("_rc", reverse_complement(sequence))):
+            candidate = f"artifact|{name}{strand}"
+            if seq not in by_sequence or candidate < by_sequence[seq]:
+                by_sequence[seq] = candidate
+    return sorted((name, seq) for seq, name in by_sequence.items())
+
+
+def is_low_complexity(sequence: str, max_base_share: float = 0.8, min_distinct_dimers: int = 4) -> bool:
+    """Poly-A/poly-N and other low-complexity inserts: one base >= ``max_base_share`` of the
+    insert, any N share above 10%, or fewer than ``min_distinct_dimers`` distinct 2-mers
+    (dinucleotide repeats such as ``CACACA``). No human miRBase 22.1 mature sequence meets
+    it (checked by ``tests/test_artifacts.py``).
+    """
+    if not sequence:
+        return False
+    top = max(sequence.count(base) for base in "ACGTN")
+    if top >= max_base_share * len(sequence) or sequence.count("N") > 0.1 * len(sequence):
+        return True
+    dimers = {sequence[i : i + 2] for i in range(len(sequence) - 1)}
+    return len(dimers) < min_distinct_dimers
