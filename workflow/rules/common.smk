@@ -9,8 +9,17 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
-# The exomir package (scripts/exomir) holds the logic; rule scripts import it the same way.
-sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
+# The exomir package (scripts/exomir) holds the logic. It is found next to this workflow (a clone,
+# or a module deployed from a local path), never in the working directory; without it an installed
+# exomir (pip install exomir) is used. PYTHONPATH carries that location to every rule script, also
+# inside --sdm conda environments and SLURM jobs (they re-read this file), so rule scripts import
+# exomir with no path code of their own (issue 16.3).
+EXOMIR_SCRIPTS = str(Path(str(workflow.current_basedir)).resolve().parents[1] / "scripts")
+if Path(EXOMIR_SCRIPTS, "exomir", "__init__.py").is_file():
+    sys.path.insert(0, EXOMIR_SCRIPTS)
+    _pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if EXOMIR_SCRIPTS not in _pythonpath:
+        os.environ["PYTHONPATH"] = os.pathsep.join([EXOMIR_SCRIPTS, *_pythonpath])
 
 from exomir.diffexp import check_sample_sheet_design  # noqa: E402
 from exomir.errors import ExomirInputError  # noqa: E402
@@ -28,7 +37,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 try:
     SAMPLE_SHEET = load_sample_sheet(
         config["samples"],
-        schema_path=Path(workflow.basedir) / "schemas" / "samples.schema.yaml",
+        schema_path=Path(str(workflow.current_basedir)).parent / "schemas" / "samples.schema.yaml",
     )
     # Contrasts that cannot be tested fail here, before any job runs.
     for warning in check_sample_sheet_design(SAMPLE_SHEET, config["diffexp"]):
