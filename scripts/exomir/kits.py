@@ -25,13 +25,14 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
+from exomir import bundled
 from exomir.errors import ExomirInputError
 from exomir.io import atomic_open, open_text
 
 LOG = logging.getLogger("exomir.kits")
 
-#: Default location of the presets inside the project.
-KITS_YAML = Path(__file__).resolve().parents[2] / "resources" / "kits" / "kits.yaml"
+#: Default location of the presets: bundled with the package (see exomir.bundled).
+KITS_YAML = bundled.data_root() / "resources" / "kits" / "kits.yaml"
 
 #: Length of the adapter prefix searched by detection.
 PROBE_LENGTH = 12
