@@ -55,7 +55,7 @@ def test_demo_subset_through_slurm_matches_local_run(slurm, reference_run, mini_
     wall = time.monotonic() - start
 
     # Every non-local job left a SLURM log named after its SLURM job id.
-    slurm_logs = sorted((workdir / ".snakemake" / "slurm_logs").rglob("*.log"))
+    slurm_logs = sorted((workdir / "logs" / "slurm").rglob("*.log"))  # slurm-logdir of the profile
     assert slurm_logs, proc.stderr[-3000:]
     job_ids = {p.stem for p in slurm_logs}
     assert all(j.isdigit() for j in job_ids), job_ids
