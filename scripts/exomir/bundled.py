@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from exomir.errors import ExomirInputError
 
@@ -64,3 +65,25 @@ def resolve(value: str) -> str:
     if not is_bundled(value):
         return value
     return str(resource_path(str(value)[len(BUNDLED_PREFIX) :]))
+
+
+def resolve_config(node: Any, base: Path | None = None) -> Any:
+    """The config with every ``bundled:...`` string replaced by the bundled file's path.
+
+    The path is written relative to ``base`` (the working directory) when the file lies inside it,
+    so a run from a clone sees the same ``resources/...`` paths as before; elsewhere (a Snakemake
+    module, an installed package) it is absolute. Lists and mappings are walked; other values are
+    returned unchanged.
+    """
+    base = Path.cwd() if base is None else base
+    if isinstance(node, dict):
+        return {key: resolve_config(value, base) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolve_config(value, base) for value in node]
+    if isinstance(node, str) and is_bundled(node):
+        path = Path(resolve(node)).resolve()
+        try:
+            return str(path.relative_to(base.resolve()))
+        except ValueError:
+            return str(path)
+    return node

@@ -21,6 +21,7 @@ if Path(EXOMIR_SCRIPTS, "exomir", "__init__.py").is_file():
     if EXOMIR_SCRIPTS not in _pythonpath:
         os.environ["PYTHONPATH"] = os.pathsep.join([EXOMIR_SCRIPTS, *_pythonpath])
 
+from exomir.bundled import resolve_config  # noqa: E402
 from exomir.diffexp import check_sample_sheet_design  # noqa: E402
 from exomir.errors import ExomirInputError  # noqa: E402
 from exomir.samplesheet import (  # noqa: E402
@@ -33,6 +34,9 @@ min_version("9.0")
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+# Config values "bundled:<path under resources/>" name files shipped with exomir: replaced here,
+# once, by their location next to the workflow (users' own paths stay relative to their project).
+config.update(resolve_config(config))
 
 try:
     SAMPLE_SHEET = load_sample_sheet(
