@@ -502,6 +502,13 @@ def _checksums(results: Path, species: str) -> Table | None:
     return Table.from_frame("checksums-table", _read(path, dtype=str, keep_default_na=False))
 
 
+def no_de_reason(diffexp_cfg: Mapping[str, Any]) -> str:
+    """Why a run did no differential expression (quantification-only), in words for the report."""
+    if not diffexp_cfg.get("enabled", True):
+        return "differential expression is switched off (diffexp.enabled: false): a quantification-only run"
+    return "no contrast is configured (diffexp.contrasts is empty): a quantification-only run"
+
+
 def build_context(
     results_dir: str | Path,
     samples: Sequence[Mapping[str, Any]],
@@ -547,6 +554,7 @@ def build_context(
         if config else "",
         "command": command,
         "multiqc_href": multiqc_href,
+        "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
     }
     data = {"alpha": alpha, "contrasts": contrast_data}
     return context, data

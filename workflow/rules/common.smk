@@ -43,16 +43,42 @@ try:
         config["samples"],
         schema_path=Path(str(workflow.current_basedir)).parent / "schemas" / "samples.schema.yaml",
     )
-    # Contrasts that cannot be tested fail here, before any job runs.
-    for warning in check_sample_sheet_design(SAMPLE_SHEET, config["diffexp"]):
-        logger.warning(f"exomir: {warning}")
 except ExomirInputError as err:
     raise WorkflowError(str(err)) from None
+
+# Quantification-only runs: with diffexp.enabled false or no contrast, no DE or marker job is
+# requested; counts, isomiRs, mirGFF3, QC, MultiQC and the report (saying why) still are.
+DE_SKIPPED = (
+    "diffexp.enabled is false"
+    if not config["diffexp"]["enabled"]
+    else ("diffexp.contrasts is empty" if not config["diffexp"]["contrasts"] else "")
+)
+if DE_SKIPPED:
+    logger.warning(
+        f"exomir: {DE_SKIPPED}: differential expression and marker annotation are skipped"
+    )
+else:
+    try:
+        # Contrasts that cannot be tested fail here, before any job runs.
+        for warning in check_sample_sheet_design(SAMPLE_SHEET, config["diffexp"]):
+            logger.warning(f"exomir: {warning}")
+    except ExomirInputError as err:
+        raise WorkflowError(
+            f"{err}\nFor counts, isomiRs and QC without differential expression (one sample, "
+            "one condition), set diffexp.enabled: false instead."
+        ) from None
 
 SAMPLES = list(SAMPLE_SHEET.index)
 SPECIES = config["species"]
 REF = f"results/references/{SPECIES}"
-CONTRASTS = [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+CONTRASTS = (
+    [] if DE_SKIPPED else [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+)
+# Cohort-level DE outputs: none in a quantification-only run.
+DIFFEXP_COHORT_OUTPUTS = (
+    [] if DE_SKIPPED else ["results/diffexp/normalized_counts.tsv", "results/diffexp/pca.svg"]
+)
+DIFFEXP_SAMPLES_TSV = [] if DE_SKIPPED else ["results/diffexp/samples.tsv"]
 # Digest of the whole configuration: a param of the rules that record it.
 CONFIG_DIGEST = hashlib.sha256(
     json.dumps(config, sort_keys=True, default=str).encode()
