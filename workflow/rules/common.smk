@@ -14,7 +14,9 @@ from snakemake.utils import min_version, validate
 # exomir (pip install exomir) is used. PYTHONPATH carries that location to every rule script, also
 # inside --sdm conda environments and SLURM jobs (they re-read this file), so rule scripts import
 # exomir with no path code of their own (issue 16.3).
-EXOMIR_SCRIPTS = str(Path(str(workflow.current_basedir)).resolve().parents[1] / "scripts")
+EXOMIR_SCRIPTS = str(
+    Path(str(workflow.current_basedir)).resolve().parents[1] / "scripts"
+)
 if Path(EXOMIR_SCRIPTS, "exomir", "__init__.py").is_file():
     sys.path.insert(0, EXOMIR_SCRIPTS)
     _pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -41,7 +43,9 @@ config.update(resolve_config(config))
 try:
     SAMPLE_SHEET = load_sample_sheet(
         config["samples"],
-        schema_path=Path(str(workflow.current_basedir)).parent / "schemas" / "samples.schema.yaml",
+        schema_path=Path(str(workflow.current_basedir)).parent
+        / "schemas"
+        / "samples.schema.yaml",
     )
 except ExomirInputError as err:
     raise WorkflowError(str(err)) from None
@@ -72,11 +76,15 @@ SAMPLES = list(SAMPLE_SHEET.index)
 SPECIES = config["species"]
 REF = f"results/references/{SPECIES}"
 CONTRASTS = (
-    [] if DE_SKIPPED else [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+    []
+    if DE_SKIPPED
+    else [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
 )
 # Cohort-level DE outputs: none in a quantification-only run.
 DIFFEXP_COHORT_OUTPUTS = (
-    [] if DE_SKIPPED else ["results/diffexp/normalized_counts.tsv", "results/diffexp/pca.svg"]
+    []
+    if DE_SKIPPED
+    else ["results/diffexp/normalized_counts.tsv", "results/diffexp/pca.svg"]
 )
 DIFFEXP_SAMPLES_TSV = [] if DE_SKIPPED else ["results/diffexp/samples.tsv"]
 # Digest of the whole configuration: a param of the rules that record it.
