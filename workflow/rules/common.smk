@@ -19,9 +19,12 @@ EXOMIR_SCRIPTS = str(
 )
 if Path(EXOMIR_SCRIPTS, "exomir", "__init__.py").is_file():
     sys.path.insert(0, EXOMIR_SCRIPTS)
-    _pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    # (setdefault/update rather than a lookup: the variable is optional, not a required envvar)
+    _pythonpath = [
+        p for p in os.environ.setdefault("PYTHONPATH", "").split(os.pathsep) if p
+    ]
     if EXOMIR_SCRIPTS not in _pythonpath:
-        os.environ["PYTHONPATH"] = os.pathsep.join([EXOMIR_SCRIPTS, *_pythonpath])
+        os.environ.update(PYTHONPATH=os.pathsep.join([EXOMIR_SCRIPTS, *_pythonpath]))
 
 from exomir.bundled import resolve_config  # noqa: E402
 from exomir.diffexp import check_sample_sheet_design  # noqa: E402
