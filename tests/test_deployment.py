@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -76,8 +79,9 @@ def test_module_deployment_matches_in_repository_run(tmp_path, reference_run):
     reference_dir, expected = reference_run
     project = _deployed_project(tmp_path, reference_dir)
     assert not (project / "resources").exists()  # nothing of the repository is linked in
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2"], cwd=project, capture_output=True, text=True, timeout=SNAKEMAKE_TIMEOUT
+        [*SNAKEMAKE, "--cores", "2"], cwd=project, capture_output=True, text=True, timeout=SNAKEMAKE_TIMEOUT, env=env
     )
     assert proc.returncode == 0, proc.stderr[-6000:]
     assert checksums(project, COMPARED) == expected
