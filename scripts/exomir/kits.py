@@ -25,13 +25,14 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
+from exomir import bundled
 from exomir.errors import ExomirInputError
 from exomir.io import atomic_open, open_text
 
 LOG = logging.getLogger("exomir.kits")
 
-#: Default location of the presets inside the project.
-KITS_YAML = Path(__file__).resolve().parents[2] / "resources" / "kits" / "kits.yaml"
+#: Default location of the presets: bundled with the package (see exomir.bundled).
+KITS_YAML = bundled.data_root() / "resources" / "kits" / "kits.yaml"
 
 #: Length of the adapter prefix searched by detection.
 PROBE_LENGTH = 12
@@ -279,6 +280,66 @@ def count_probes(
     return anywhere, leftmost, n
 
 
+def _ranked_rows(
+    sample: str, families: Mapping[str, tuple[str, list[str]]], anywhere: Counter, leftmost: Counter, n: int
+) -> list[dict]:
+    """Detection table rows, families ranked by leftmost hits (ties: preset order)."""
+    order = {family: i for i, family in enumerate(families)}
+    ranked = sorted(families, key=lambda f: (-leftmost[f], order[f]))
+    rows = []
+    for rank, family in enumerate(ranked, start=1):
+        probe, names = families[family]
+        rows.append(
+            {
+                "sample": sample,
+                "family": family,
+                "kits": ",".join(names),
+                "probe": probe,
+                "reads_scanned": n,
+                "reads_with_probe": anywhere[family],
+                "reads_leftmost": leftmost[family],
+                "fraction": leftmost[family] / n if n else 0.0,
+                "rank": rank,
+                "decision": "",
+            }
+        )
+    return rows
+
+
+def _confidence(fraction: float, second: float, n: int, min_fraction: float, min_ratio: float) -> str:
+    """``high``, ``low`` or ``none`` (see :func:`detect_adapter`)."""
+    if n == 0 or fraction < min_fraction:
+        return "none"
+    if (second == 0 and fraction > 0) or fraction >= min_ratio * second:
+        return "high"
+    return "low"
+
+
+def _detected_message(
+    family: str, families: Mapping[str, tuple[str, list[str]]], inserts: Sequence[str],
+    fraction: float, second: float, n: int, confidence: str,
+) -> str:
+    """Log message for a detected family: kits sharing the adapter, a NEXTflex (4N) hint."""
+    probe, names = families[family]
+    message = (
+        f"detected kit {names[0]} ({fraction:.1%} of {n} reads start their adapter with "
+        f"{probe}; second best {second:.1%}; confidence {confidence})"
+    )
+    if len(names) > 1:
+        message += (
+            f"; kits {', '.join(names)} share this adapter and cannot be told apart by "
+            f"adapter detection: set preprocess.kit if the library is not {names[0]}"
+        )
+    shares = end_kmer_shares(list(inserts))
+    if "nextflex" in names and shares is not None and max(shares) < FOUR_N_MAX_SHARE:
+        message += (
+            f"; the commonest first and last 4 nt of the inserts cover only {shares[0]:.1%} and "
+            f"{shares[1]:.1%} of them (random 4-nt ends?): this looks like a NEXTflex (4N) "
+            "library: consider preprocess.kit: nextflex"
+        )
+    return message
+
+
 def detect_adapter(
     sample: str,
     fastqs: Sequence[str | os.PathLike],
@@ -306,54 +367,16 @@ def detect_adapter(
     probes = {family: probe for family, (probe, _) in families.items()}
     inserts: dict[str, list[str]] = {}
     anywhere, leftmost, n = count_probes(seqs, probes, min_partial=min_partial, inserts=inserts)
-    order = {family: i for i, family in enumerate(families)}
-    ranked = sorted(families, key=lambda f: (-leftmost[f], order[f]))
-    rows = []
-    for rank, family in enumerate(ranked, start=1):
-        probe, names = families[family]
-        rows.append(
-            {
-                "sample": sample,
-                "family": family,
-                "kits": ",".join(names),
-                "probe": probe,
-                "reads_scanned": n,
-                "reads_with_probe": anywhere[family],
-                "reads_leftmost": leftmost[family],
-                "fraction": leftmost[family] / n if n else 0.0,
-                "rank": rank,
-                "decision": "",
-            }
-        )
-    best = rows[0] if rows else None
-    fraction = best["fraction"] if best else 0.0
+    rows = _ranked_rows(sample, families, anywhere, leftmost, n)
+    fraction = rows[0]["fraction"] if rows else 0.0
     second = rows[1]["fraction"] if len(rows) > 1 else 0.0
-    if n == 0 or fraction < min_fraction:
-        confidence = "none"
-    elif (second == 0 and fraction > 0) or fraction >= min_ratio * second:
-        confidence = "high"
-    else:
-        confidence = "low"
-    best_family = best["family"] if best and confidence != "none" else None
+    confidence = _confidence(fraction, second, n, min_fraction, min_ratio)
+    best_family = rows[0]["family"] if rows and confidence != "none" else None
     best_kit = families[best_family][1][0] if best_family else None
     if best_family:
-        names = families[best_family][1]
-        message = (
-            f"detected kit {best_kit} ({fraction:.1%} of {n} reads start their adapter with "
-            f"{families[best_family][0]}; second best {second:.1%}; confidence {confidence})"
+        message = _detected_message(
+            best_family, families, inserts.get(best_family, []), fraction, second, n, confidence
         )
-        if len(names) > 1:
-            message += (
-                f"; kits {', '.join(names)} share this adapter and cannot be told apart by "
-                f"adapter detection: set preprocess.kit if the library is not {best_kit}"
-            )
-        shares = end_kmer_shares(inserts.get(best_family, []))
-        if "nextflex" in names and shares is not None and max(shares) < FOUR_N_MAX_SHARE:
-            message += (
-                f"; the commonest first and last 4 nt of the inserts cover only {shares[0]:.1%} and "
-                f"{shares[1]:.1%} of them (random 4-nt ends?): this looks like a NEXTflex (4N) "
-                "library: consider preprocess.kit: nextflex"
-            )
     else:
         message = (
             f"no known adapter found: best {rows[0]['kits'] if rows else '-'} in "

@@ -177,18 +177,14 @@ class GffMature:
     end: int
 
 
-def read_mirbase_gff3(
-    path: str | os.PathLike, species: str
-) -> tuple[dict[str, int], list[GffMature]]:
-    """Read a miRBase GFF3: hairpin lengths and mature intervals on the hairpins.
+#: A hairpin locus of a GFF3: (name, chrom, start, end, strand).
+_Locus = tuple[str, str, int, int, str]
+#: A mature record of a GFF3: (name, alias, parent ID, start, end, chrom).
+_GffMatureRecord = tuple[str, str, str, int, int, str]
 
-    Genomic coordinates are converted to 1-based hairpin coordinates (minus
-    strand: counted from the primary transcript's end). A hairpin name at
-    several loci (hsa-mir-4477a ...) is kept once if its mature intervals agree.
 
-    Returns:
-        (hairpin name -> length, mature intervals sorted by hairpin, start).
-    """
+def _gff_records(path: str | os.PathLike) -> tuple[dict[str, _Locus], list[_GffMatureRecord]]:
+    """Hairpin loci (ID -> name, chrom, start, end, strand) and mature records of a miRBase GFF3."""
     primaries: dict[str, tuple[str, str, int, int, str]] = (
         {}
     )  # ID -> (name, chrom, start, end, strand)
@@ -237,7 +233,13 @@ def read_mirbase_gff3(
                         fields[0],
                     )
                 )
-    lengths: dict[str, int] = {}
+    return primaries, matures
+
+
+def _mature_intervals(
+    primaries: dict[str, _Locus], matures: list[_GffMatureRecord], path: str | os.PathLike
+) -> dict[tuple[str, str], tuple[int, int, str]]:
+    """(mature, hairpin) -> 1-based interval on the hairpin and mature accession."""
     intervals: dict[tuple[str, str], tuple[int, int, str]] = {}
     # Derives_from names the hairpin accession; a hairpin at several loci has
     # IDs MI0033425, MI0033425_2, ...: the locus is the one containing the mature.
@@ -270,6 +272,12 @@ def read_mirbase_gff3(
                 fix="give a consistent miRBase GFF3 file",
             )
         intervals[key] = (rel_start, rel_end, alias.split(",")[0])
+    return intervals
+
+
+def _hairpin_lengths(primaries: dict[str, _Locus], species: str, path: str | os.PathLike) -> dict[str, int]:
+    """Length of each ``species`` hairpin; loci of one name must agree."""
+    lengths: dict[str, int] = {}
     for hp_name, _c, hp_start, hp_end, _s in primaries.values():
         if not hp_name.startswith(f"{species}-"):
             continue
@@ -281,6 +289,24 @@ def read_mirbase_gff3(
                 fix="give a consistent miRBase GFF3 file",
             )
         lengths[hp_name] = length
+    return lengths
+
+
+def read_mirbase_gff3(
+    path: str | os.PathLike, species: str
+) -> tuple[dict[str, int], list[GffMature]]:
+    """Read a miRBase GFF3: hairpin lengths and mature intervals on the hairpins.
+
+    Genomic coordinates are converted to 1-based hairpin coordinates (minus
+    strand: counted from the primary transcript's end). A hairpin name at
+    several loci (hsa-mir-4477a ...) is kept once if its mature intervals agree.
+
+    Returns:
+        (hairpin name -> length, mature intervals sorted by hairpin, start).
+    """
+    primaries, matures = _gff_records(path)
+    intervals = _mature_intervals(primaries, matures, path)
+    lengths = _hairpin_lengths(primaries, species, path)
     result = [
         GffMature(m, acc, hp, s, e)
         for (m, hp), (s, e, acc) in intervals.items()

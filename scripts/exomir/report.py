@@ -567,13 +567,11 @@ def _checksums(results: Path, species: str) -> Table | None:
     return Table.from_frame("checksums-table", _read(path, dtype=str, keep_default_na=False))
 
 
-def no_de_reason(diffexp_cfg: Mapping[str, Any], contrasts: Sequence[str]) -> str:
-    """Why no differential expression is shown ("" when contrasts were run)."""
-    if contrasts:
-        return ""
-    if diffexp_cfg.get("enabled") is False:
-        return "no differential expression was run: diffexp.enabled is false (quantification-only run)"
-    return "no differential expression was run: diffexp.contrasts lists no contrast"
+def no_de_reason(diffexp_cfg: Mapping[str, Any]) -> str:
+    """Why a run did no differential expression (quantification-only), in words for the report."""
+    if not diffexp_cfg.get("enabled", True):
+        return "differential expression is switched off (diffexp.enabled: false): a quantification-only run"
+    return "no contrast is configured (diffexp.contrasts is empty): a quantification-only run"
 
 
 def build_context(
@@ -606,7 +604,6 @@ def build_context(
         contrast_data[ctx["anchor"]] = data
     report_cfg = config.get("report") or {}
     context = {
-        "no_de_reason": no_de_reason(diffexp_cfg, contrasts),
         "title": title or report_cfg.get("title") or "exomir biomarker report",
         "version": exomir.__version__,
         "species": species,
@@ -622,6 +619,7 @@ def build_context(
         if config else "",
         "command": command,
         "multiqc_href": multiqc_href,
+        "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
     }
     data = {"alpha": alpha, "contrasts": contrast_data}
     return context, data

@@ -9,9 +9,24 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
-# The exomir package (scripts/exomir) holds the logic; rule scripts import it the same way.
-sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
+# The exomir package (scripts/exomir) holds the logic. It is found next to this workflow (a clone,
+# or a module deployed from a local path), never in the working directory; without it an installed
+# exomir (pip install exomir) is used. PYTHONPATH carries that location to every rule script, also
+# inside --sdm conda environments and SLURM jobs (they re-read this file), so rule scripts import
+# exomir with no path code of their own (issue 16.3).
+EXOMIR_SCRIPTS = str(
+    Path(str(workflow.current_basedir)).resolve().parents[1] / "scripts"
+)
+if Path(EXOMIR_SCRIPTS, "exomir", "__init__.py").is_file():
+    sys.path.insert(0, EXOMIR_SCRIPTS)
+    # (setdefault/update rather than a lookup: the variable is optional, not a required envvar)
+    _pythonpath = [
+        p for p in os.environ.setdefault("PYTHONPATH", "").split(os.pathsep) if p
+    ]
+    if EXOMIR_SCRIPTS not in _pythonpath:
+        os.environ.update(PYTHONPATH=os.pathsep.join([EXOMIR_SCRIPTS, *_pythonpath]))
 
+from exomir.bundled import resolve_config  # noqa: E402
 from exomir.diffexp import check_sample_sheet_design  # noqa: E402
 from exomir.errors import ExomirInputError  # noqa: E402
 from exomir.samplesheet import (  # noqa: E402
@@ -24,22 +39,57 @@ min_version("9.0")
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+# Config values "bundled:<path under resources/>" name files shipped with exomir: replaced here,
+# once, by their location next to the workflow (users' own paths stay relative to their project).
+config.update(resolve_config(config))
 
 try:
     SAMPLE_SHEET = load_sample_sheet(
         config["samples"],
-        schema_path=Path(workflow.basedir) / "schemas" / "samples.schema.yaml",
+        schema_path=Path(str(workflow.current_basedir)).parent
+        / "schemas"
+        / "samples.schema.yaml",
     )
-    # Contrasts that cannot be tested fail here, before any job runs.
-    for warning in check_sample_sheet_design(SAMPLE_SHEET, config["diffexp"]):
-        logger.warning(f"exomir: {warning}")
 except ExomirInputError as err:
     raise WorkflowError(str(err)) from None
+
+# Quantification-only runs: with diffexp.enabled false or no contrast, no DE or marker job is
+# requested; counts, isomiRs, mirGFF3, QC, MultiQC and the report (saying why) still are.
+DE_SKIPPED = (
+    "diffexp.enabled is false"
+    if not config["diffexp"]["enabled"]
+    else ("diffexp.contrasts is empty" if not config["diffexp"]["contrasts"] else "")
+)
+if DE_SKIPPED:
+    logger.warning(
+        f"exomir: {DE_SKIPPED}: differential expression and marker annotation are skipped"
+    )
+else:
+    try:
+        # Contrasts that cannot be tested fail here, before any job runs.
+        for warning in check_sample_sheet_design(SAMPLE_SHEET, config["diffexp"]):
+            logger.warning(f"exomir: {warning}")
+    except ExomirInputError as err:
+        raise WorkflowError(
+            f"{err}\nFor counts, isomiRs and QC without differential expression (one sample, "
+            "one condition), set diffexp.enabled: false instead."
+        ) from None
 
 SAMPLES = list(SAMPLE_SHEET.index)
 SPECIES = config["species"]
 REF = f"results/references/{SPECIES}"
-CONTRASTS = [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+CONTRASTS = (
+    []
+    if DE_SKIPPED
+    else [contrast["name"] for contrast in config["diffexp"]["contrasts"]]
+)
+# Cohort-level DE outputs: none in a quantification-only run.
+DIFFEXP_COHORT_OUTPUTS = (
+    []
+    if DE_SKIPPED
+    else ["results/diffexp/normalized_counts.tsv", "results/diffexp/pca.svg"]
+)
+DIFFEXP_SAMPLES_TSV = [] if DE_SKIPPED else ["results/diffexp/samples.tsv"]
 # Digest of the whole configuration: a param of the rules that record it.
 CONFIG_DIGEST = hashlib.sha256(
     json.dumps(config, sort_keys=True, default=str).encode()

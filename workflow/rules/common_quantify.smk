@@ -50,7 +50,8 @@ else:
         )
     try:
         REFERENCE_SOURCES = bundled_paths(
-            SPECIES, Path(workflow.basedir).parent / "resources"
+            SPECIES,
+            Path(str(workflow.current_basedir)).resolve().parents[1] / "resources",
         )
     except ExomirInputError as err:
         raise WorkflowError(str(err)) from None

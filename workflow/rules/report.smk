@@ -84,7 +84,7 @@ rule exomir_report:
         hemolysis="results/qc/hemolysis.tsv",
         preprocess_stats=expand("results/preprocess/{sample}.stats.tsv", sample=SAMPLES),
         quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
-        de_samples="results/diffexp/samples.tsv",
+        de_samples=DIFFEXP_SAMPLES_TSV,
         de_results=expand("results/diffexp/{contrast}/results.tsv", contrast=CONTRASTS),
         annotations=expand(
             "results/markers/{contrast}/annotation.tsv", contrast=CONTRASTS

@@ -1,11 +1,7 @@
 """Rule detect_adapter: see exomir.kits.detect_sample_kit."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.kits import detect_sample_kit  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.kits import detect_sample_kit
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     detect_sample_kit(

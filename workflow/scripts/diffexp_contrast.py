@@ -1,11 +1,7 @@
 """Rule diffexp_contrast: see exomir.diffexp.run_contrast."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.diffexp import DiffexpSettings, run_contrast  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.diffexp import DiffexpSettings, run_contrast
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     section = dict(snakemake.params.diffexp)

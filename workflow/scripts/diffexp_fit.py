@@ -1,11 +1,7 @@
 """Rule diffexp_fit: see exomir.diffexp.run_cohort."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.diffexp import DiffexpSettings, run_cohort  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.diffexp import DiffexpSettings, run_cohort
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     section = dict(snakemake.params.diffexp)

@@ -1,11 +1,7 @@
 """Rule download_reference: see exomir.download.fetch_verified."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.download import fetch_verified  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.download import fetch_verified
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     dest = snakemake.output.reference

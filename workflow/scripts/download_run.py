@@ -1,11 +1,7 @@
 """Rule download_run: see exomir.ena.download_run."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.ena import download_run  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.ena import download_run
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     download_run(

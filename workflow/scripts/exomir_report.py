@@ -1,12 +1,10 @@
 """Rule exomir_report: see exomir.report.write_report."""
-import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.io import read_tsv  # noqa: E402
-from exomir.report import write_report  # noqa: E402
+import os
+
+from exomir.logutil import log_to
+from exomir.io import read_tsv
+from exomir.report import write_report
 
 with log_to(snakemake.log[0]):
     versions = read_tsv(snakemake.input.versions, dtype=str)

@@ -1,11 +1,7 @@
 """Rule genome_map_sample: see exomir.genome.mapping.map_sample."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.genome.mapping import GenomeMapSettings, map_sample  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.genome.mapping import GenomeMapSettings, map_sample
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     map_sample(

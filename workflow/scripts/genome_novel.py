@@ -1,12 +1,8 @@
 """Rule genome_novel: see exomir.genome.novel.discover."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.genome.novel import NovelSettings, discover, pool_hits  # noqa: E402
-from exomir.genome.section import write_section  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
+from exomir.genome.novel import NovelSettings, discover, pool_hits
+from exomir.genome.section import write_section
+from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
     known = {"miRBase_hairpin": snakemake.input.hairpin}

@@ -1,11 +1,7 @@
 """Rule markers_catalogue: see exomir.markers.catalogue.resolve_catalogues."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.markers.catalogue import resolve_catalogues  # noqa: E402
+from exomir.logutil import log_to
+from exomir.markers.catalogue import resolve_catalogues
 
 with log_to(snakemake.log[0]):
     resolve_catalogues(

@@ -1,11 +1,7 @@
 """Rule markers_contrast: see exomir.markers.contrast.annotate_and_score."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.markers.contrast import annotate_and_score  # noqa: E402
+from exomir.logutil import log_to
+from exomir.markers.contrast import annotate_and_score
 
 with log_to(snakemake.log[0]):
     annotate_and_score(

@@ -1,10 +1,7 @@
 """Rule multiqc_content: see exomir.multiqc_content.write_multiqc_content."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.multiqc_content import write_multiqc_content  # noqa: E402
+from exomir.logutil import log_to
+from exomir.multiqc_content import write_multiqc_content
 
 with log_to(snakemake.log[0]):
     samples = list(snakemake.params.samples)

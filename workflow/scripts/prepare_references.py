@@ -1,11 +1,7 @@
 """Rule prepare_references: see exomir.references.prepare_references."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.references import prepare_references  # noqa: E402
+from exomir.logutil import log_to
+from exomir.references import prepare_references
 
 with log_to(snakemake.log[0]):
     prepare_references(

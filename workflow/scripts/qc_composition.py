@@ -1,11 +1,7 @@
 """Rule qc_composition: see exomir.qc.sample_composition."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.qc import sample_composition  # noqa: E402
+from exomir.logutil import log_to
+from exomir.qc import sample_composition
 
 with log_to(snakemake.log[0]):
     sample_composition(

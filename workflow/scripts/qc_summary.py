@@ -1,11 +1,7 @@
 """Rule qc_summary: see exomir.qc.summarize_qc."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.qc import summarize_qc  # noqa: E402
+from exomir.logutil import log_to
+from exomir.qc import summarize_qc
 
 with log_to(snakemake.log[0]):
     summarize_qc(

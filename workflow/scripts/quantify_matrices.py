@@ -1,11 +1,7 @@
 """Rule quantify_matrices: see exomir.quantify.build_matrices."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.quantify import build_matrices  # noqa: E402
+from exomir.logutil import log_to
+from exomir.quantify import build_matrices
 
 with log_to(snakemake.log[0]):
     build_matrices(

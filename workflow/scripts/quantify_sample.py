@@ -1,11 +1,7 @@
 """Rule quantify_sample: see exomir.quantify.quantify_sample."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.logutil import log_to  # noqa: E402
-from exomir.quantify import QuantifySettings, quantify_sample  # noqa: E402
+from exomir.logutil import log_to
+from exomir.quantify import QuantifySettings, quantify_sample
 
 with log_to(snakemake.log[0]):
     quantify_sample(

@@ -1,12 +1,8 @@
 """Rule trim_and_collapse: see exomir.preprocess.trim_and_collapse."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "scripts"))
-from exomir.kits import chosen_kit  # noqa: E402
-from exomir.logutil import log_to  # noqa: E402
-from exomir.preprocess import TrimSettings, trim_and_collapse  # noqa: E402
+from exomir.kits import chosen_kit
+from exomir.logutil import log_to
+from exomir.preprocess import TrimSettings, trim_and_collapse
 
 with log_to(snakemake.log[0]):
     kit = chosen_kit(
