@@ -1,5 +1,7 @@
 """Rule genome_novel: see exomir.genome.novel.discover."""
 
+from pathlib import Path
+
 from exomir.genome.novel import NovelSettings, discover, pool_hits
 from exomir.genome.section import write_section
 from exomir.logutil import log_to
