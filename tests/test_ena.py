@@ -399,6 +399,8 @@ def test_download_rules_in_snakemake_reuse_the_cache(server, tmp_path):
             "retries": 2,
             "retry_wait": 0.01,
             "timeout": 10,
+            "min_kb_per_s": 10,
+            "file_hosts": ["127.0.0.1"],  # the fake ENA serves its files itself
         }
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
