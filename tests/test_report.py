@@ -364,10 +364,10 @@ def test_report_without_contrasts_or_markers(tmp_path):
     config = fixture_config()
     config["diffexp"]["contrasts"] = []
     html = render_report(*build_context(results, sheet_records(), [], config), TEMPLATES)
-    assert "no differential expression was run: diffexp.contrasts lists no contrast" in html
+    assert "no contrast is configured (diffexp.contrasts is empty)" in html
     config["diffexp"]["enabled"] = False
     html = render_report(*build_context(results, sheet_records(), [], config), TEMPLATES)
-    assert "diffexp.enabled is false (quantification-only run)" in html
+    assert "differential expression is switched off (diffexp.enabled: false)" in html
     html = render_report(*build_context(results, sheet_records(), ["benign_vs_healthy"], config), TEMPLATES)
     assert "No catalogue annotation found" in html
     # the contrast levels come from the mean_norm_ columns when the config does not list the contrast
@@ -446,6 +446,8 @@ REF = f"results/references/{{SPECIES}}"
 CONTRASTS = [c["name"] for c in config["diffexp"]["contrasts"]]
 QC_MULTIQC_FILES = sorted(str(p) for p in Path("results/qc/multiqc").glob("*_mqc.json"))
 CONFIG_DIGEST = "fixture"
+DIFFEXP_SAMPLES_TSV = ["results/diffexp/samples.tsv"]
+GENOME_MULTIQC_FILES = []  # genome mode off
 
 
 include: str(ROOT / "workflow" / "rules" / "common_report.smk")
