@@ -54,11 +54,9 @@ def make_workdir(path: Path, config: dict, samples_tsv: str | None = None) -> Pa
 SNAKEMAKE_TIMEOUT = 3 * 3600
 
 
-def run_snakemake(
-    workdir: Path, *args: str, cores: int = 2, check: bool = True, timeout: int = SNAKEMAKE_TIMEOUT, **kwargs
-):
-    """Run the project's workflow in ``workdir`` with its ``config/config.yaml``."""
-    cmd = [
+def snakemake_command(workdir: Path, cores: int, *args: str) -> list[str]:
+    """The command line that runs the project's workflow in ``workdir`` with its own config."""
+    return [
         *SNAKEMAKE,
         "--snakefile",
         str(SNAKEFILE),
@@ -70,6 +68,13 @@ def run_snakemake(
         str(cores),
         *args,
     ]
+
+
+def run_snakemake(
+    workdir: Path, *args: str, cores: int = 2, check: bool = True, timeout: int = SNAKEMAKE_TIMEOUT, **kwargs
+):
+    """Run the project's workflow in ``workdir`` with its ``config/config.yaml``."""
+    cmd = snakemake_command(workdir, cores, *args)
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)

@@ -367,22 +367,8 @@ def test_outputs_are_deterministic(toy_run, toy_ref, tmp_path):
 
 def test_matrices_exact(toy_run, toy_ref, tmp_path):
     _tmp, out, _stats, _a, _s2 = toy_run
-    paths = {
-        name: str(tmp_path / f"{name}.tsv")
-        for name in ("mature", "hairpin", "mature_rpm", "hairpin_rpm", "isomirs", "mapping")
-    }
-    build_matrices(
-        samples=["s1", "s2"],
-        assignments=[str(out / "s1.assignments.tsv.gz"), str(out / "s2.assignments.tsv.gz")],
-        stats=[str(out / "s1.stats.tsv"), str(out / "s2.stats.tsv")],
-        mature_tsv=toy_ref["mature"],
-        hairpin_fa=toy_ref["hairpin"],
-        out_mature=paths["mature"],
-        out_hairpin=paths["hairpin"],
-        out_mature_rpm=paths["mature_rpm"],
-        out_hairpin_rpm=paths["hairpin_rpm"],
-        out_isomirs=paths["isomirs"],
-        out_mapping_stats=paths["mapping"],
+    paths = _toy_matrices(
+        out, toy_ref, tmp_path, ["s1", "s2"], [out / "s1.stats.tsv", out / "s2.stats.tsv"]
     )
     mature = pd.read_csv(paths["mature"], sep="\t")
     assert mature.values.tolist() == [
@@ -824,19 +810,28 @@ def test_issue15_2_sample_id_0123_survives_quantify_matrices(toy_run, toy_ref, t
     stats = tmp_path / "0123.stats.tsv"
     header, row = (out / "s1.stats.tsv").read_text().splitlines()[:2]
     stats.write_text(header + "\n" + "\t".join(["0123"] + row.split("\t")[1:]) + "\n")
-    paths = {name: str(tmp_path / f"{name}.tsv") for name in ("m", "h", "mr", "hr", "i", "s")}
+    paths = _toy_matrices(out, toy_ref, tmp_path, ["0123", "s2"], [stats, out / "s2.stats.tsv"])
+    assert Path(paths["mature"]).read_text().splitlines()[0].split("\t") == ["mirna", "0123", "s2"]
+    assert pd.read_csv(paths["mapping"], sep="\t", dtype=str)["sample"].tolist() == ["0123", "s2"]
+
+
+def _toy_matrices(out, toy_ref, tmp_path, samples, stats) -> dict[str, str]:
+    """build_matrices on the toy run's two assignment tables; returns the output paths by name."""
+    paths = {
+        name: str(tmp_path / f"{name}.tsv")
+        for name in ("mature", "hairpin", "mature_rpm", "hairpin_rpm", "isomirs", "mapping")
+    }
     build_matrices(
-        samples=["0123", "s2"],
+        samples=list(samples),
         assignments=[str(out / "s1.assignments.tsv.gz"), str(out / "s2.assignments.tsv.gz")],
-        stats=[str(stats), str(out / "s2.stats.tsv")],
+        stats=[str(s) for s in stats],
         mature_tsv=toy_ref["mature"],
         hairpin_fa=toy_ref["hairpin"],
-        out_mature=paths["m"],
-        out_hairpin=paths["h"],
-        out_mature_rpm=paths["mr"],
-        out_hairpin_rpm=paths["hr"],
-        out_isomirs=paths["i"],
-        out_mapping_stats=paths["s"],
+        out_mature=paths["mature"],
+        out_hairpin=paths["hairpin"],
+        out_mature_rpm=paths["mature_rpm"],
+        out_hairpin_rpm=paths["hairpin_rpm"],
+        out_isomirs=paths["isomirs"],
+        out_mapping_stats=paths["mapping"],
     )
-    assert (tmp_path / "m.tsv").read_text().splitlines()[0].split("\t") == ["mirna", "0123", "s2"]
-    assert pd.read_csv(paths["s"], sep="\t", dtype=str)["sample"].tolist() == ["0123", "s2"]
+    return paths

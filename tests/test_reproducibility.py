@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import COMPARED, SNAKEFILE, SNAKEMAKE, checksums, run_snakemake
+from support import COMPARED, checksums, run_snakemake, snakemake_command
 
 pytestmark = pytest.mark.workflow
 
@@ -36,17 +36,7 @@ def test_nothing_to_do_after_complete_run(reference_run):
 
 
 def _start(workdir: Path) -> subprocess.Popen:
-    cmd = [
-        *SNAKEMAKE,
-        "--snakefile",
-        str(SNAKEFILE),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config" / "config.yaml"),
-        "--cores",
-        "2",
-    ]
+    cmd = snakemake_command(workdir, 2)
     return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
