@@ -22,6 +22,21 @@ GENOME_OUTPUTS = (
     else []
 )
 GENOME_MULTIQC_FILES = GENOME_OUTPUTS[-1:]
+# What the biomarker report's novel-miRNA section reads (empty without a genome).
+GENOME_REPORT_FILES = (
+    [
+        "results/genome/novel_candidates.tsv",
+        "results/genome/novel_counts.tsv",
+        "results/genome/novel_stacks.json",
+    ]
+    if GENOME_ENABLED
+    else []
+)
+
+
+def get_genome_loci(wildcards):
+    """Per-sequence genome loci of a sample for its read composition ([] without a genome)."""
+    return [f"results/genome/{wildcards.sample}.loci.tsv.gz"] if GENOME_ENABLED else []
 
 
 rule genome_index:
@@ -71,6 +86,7 @@ rule genome_map_sample:
     output:
         hits="results/genome/{sample}.hits.tsv.gz",
         stats="results/genome/{sample}.stats.tsv",
+        loci="results/genome/{sample}.loci.tsv.gz",
     log:
         "logs/genome_map_sample/{sample}.log",
     conda:
@@ -124,6 +140,7 @@ rule genome_novel:
         candidates="results/genome/novel_candidates.tsv",
         counts="results/genome/novel_counts.tsv",
         section="results/genome/novel_section.html",
+        stacks="results/genome/novel_stacks.json",
     log:
         "logs/genome_novel/genome_novel.log",
     conda:
