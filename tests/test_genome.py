@@ -198,7 +198,8 @@ def test_genome_mode_leave_out(tmp_path):
     make_workdir(tmp_path, config, samples_tsv=(tmp_path / "tg" / "samples.tsv").read_text())
     targets = ["results/genome/mapping_stats.tsv", "results/genome/novel_candidates.tsv",
                "results/genome/novel_counts.tsv", "results/genome/novel_section.html",
-               "results/genome/multiqc/genome_mapping_mqc.tsv", "results/quantify/mature_counts.tsv"]
+               "results/genome/multiqc/genome_mapping_mqc.tsv", "results/quantify/mature_counts.tsv",
+               "results/report/exomir_report.html", "results/report/multiqc_report.html"]
     run_snakemake(tmp_path, *targets)
     res = tmp_path / "results" / "genome"
     stats = pd.read_csv(res / "mapping_stats.tsv", sep="\t", dtype={"sample": str})
@@ -217,6 +218,44 @@ def test_genome_mode_leave_out(tmp_path):
     html = (res / "novel_section.html").read_text()
     assert all(i in html for i in counts["novel"]) and "<script" not in html
     assert (res / "multiqc" / "genome_mapping_mqc.tsv").read_text().startswith("# id: 'exomir_genome'")
+    check_genome_qc(tmp_path / "results", stats)
+    check_genome_reports(tmp_path / "results", cands[cands["call"] == "novel"], counts)
+
+
+def check_genome_qc(results: Path, stats: pd.DataFrame) -> None:
+    """Genome rows in the composition, exceRpt's ratio in the flags, both consistent."""
+    wide = read_tsv(results / "qc" / "composition.tsv", dtype={"sample": str}).set_index("sample")
+    reads = wide[[c for c in wide.columns if c != "raw_reads" and not c.endswith("_fraction")]]
+    assert (reads.sum(axis=1) == wide["raw_reads"]).all()
+    assert (wide["genome_unique"] > 0).all() and (wide["genome_multi"] > 0).all()
+    # the composition's genome rows are the genome-mapped reads that no RNA class took
+    assert (wide["genome_unique"] + wide["genome_multi"] <= stats.set_index("sample")["genome_reads"]).all()
+    flags = read_tsv(results / "qc" / "sample_flags.tsv", dtype={"sample": str}).set_index("sample")
+    annotated = flags["annotated_reads"]
+    expected = annotated / (annotated + wide["genome_unique"] + wide["genome_multi"])
+    assert flags["transcriptome_genome_ratio"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert (flags["genome_multi_reads"] == wide["genome_multi"]).all()
+    general = json.loads((results / "qc" / "multiqc" / "exomir_qc_general_mqc.json").read_text())
+    assert set(general["headers"]) >= {"genome_percent", "transcriptome_genome_ratio"}
+
+
+def check_genome_reports(results: Path, novel: pd.DataFrame, counts: pd.DataFrame) -> None:
+    """MultiQC has the genome sections; the biomarker report has the novel-miRNA section."""
+    mqc = (results / "report" / "multiqc_report.html").read_text(encoding="utf-8")
+    assert "mqc-module-section-exomir_genome" in mqc and "Tx/genome" in mqc
+    html = (results / "report" / "exomir_report.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="novel-mirnas">'):]
+    section = section[: section.index("</section>")]
+    assert f'<span id="n-novel">{len(novel)}</span>' in section
+    assert 'id="novel-candidates-table"' in section and 'id="novel-counts-table"' in section
+    top = novel.sort_values("score", ascending=False).iloc[0]
+    drawing = section[section.index(f'<h4 id="{top["id"]}">'):]
+    drawing = drawing[: drawing.index("</pre>")]
+    # precursor, dot-bracket, mature marked under it, then read stacks with counts
+    assert top["precursor_sequence"] in drawing and top["structure"] in drawing
+    assert drawing.count(top["mature_sequence"]) >= 2 and "  mature" in drawing
+    assert re.search(r"  x\d+", drawing)
+    assert all(f">{i}<" in section for i in counts["novel"])
 
 
 @pytest.mark.workflow
@@ -228,3 +267,27 @@ def test_without_genome_no_genome_rule_is_planned(tmp_path):
     planned = re.findall(r"\bgenome_(?:index|faidx|map_sample|cohort_stats|novel)\b", proc.stdout + proc.stderr)
     assert planned == []
     assert "quantify_sample" in proc.stdout + proc.stderr
+
+
+def test_novel_report_context(tmp_path):
+    from exomir.genome.report_section import REPORT_COLUMNS, novel_report
+
+    assert novel_report(tmp_path) is None  # genome mode did not run: the partial renders nothing
+    genome = tmp_path / "genome"
+    genome.mkdir()
+    rows = pd.DataFrame([
+        {**dict.fromkeys(REPORT_COLUMNS, ""), "id": "novel_c1_100_p", "chrom": "c1", "start": 90, "end": 170,
+         "strand": "+", "arm": "5p", "score": 8.5, "call": "novel"},
+        {**dict.fromkeys(REPORT_COLUMNS, ""), "id": "novel_c2_5_m", "chrom": "c2", "start": 1, "end": 80,
+         "strand": "-", "arm": "3p", "score": 6.0, "call": "known_trna"},
+    ])
+    rows.to_csv(genome / "novel_candidates.tsv", sep="\t", index=False)
+    (genome / "novel_counts.tsv").write_text("novel\tS1\tS2\nnovel_c1_100_p\t12\t0\n")
+    (genome / "novel_stacks.json").write_text(json.dumps({"novel_c1_100_p": ["ACGU", "(..)", "ACG.  x12"]}))
+    ctx = novel_report(tmp_path)
+    assert (ctx["n_evaluated"], ctx["n_novel"]) == (2, 1)
+    assert ctx["calls"] == [("known_trna", 1), ("novel", 1)]
+    assert ctx["drawings"] == [{"id": "novel_c1_100_p", "title": "c1:90-170 (+), 5p mature, score 8.5",
+                                "text": "ACGU\n(..)\nACG.  x12"}]
+    assert ctx["counts"].columns == ["novel", "S1", "S2"] and ctx["counts"].rows[0][1][0] == "12"
+    assert ctx["candidates"].columns == REPORT_COLUMNS
