@@ -9,7 +9,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from support import ROOT, default_config, make_workdir, run_snakemake
-from test_qc import COHORT, COHORT_SAMPLES, SAMPLE_A, SPIKEINS, TEST_HEMOLYSIS, TEST_THRESHOLDS, build_index, needs_bowtie
+from test_qc import (
+    COHORT,
+    COHORT_SAMPLES,
+    SAMPLE_A,
+    SPIKEINS,
+    TEST_HEMOLYSIS,
+    TEST_THRESHOLDS,
+    build_index,
+    needs_bowtie,
+    run_cohort,
+)
 
 from exomir.errors import ExomirInputError
 from exomir.genome.mapping import mapping_stats, parse_hits
@@ -174,14 +184,7 @@ def test_multiqc_genome_columns_only_in_genome_mode(tmp_path):
     assert table["data"]["good_a"]["genome_multi_reads"] == 100
     # without a genome (test_qc's cohort) none of this appears
     plain = tmp_path / "plain"
-    summarize_qc(
-        samples=COHORT_SAMPLES, composition_paths=[COHORT / f"{s}.composition.tsv" for s in COHORT_SAMPLES],
-        spikein_paths=[COHORT / f"{s}.spikeins.tsv" for s in COHORT_SAMPLES],
-        mature_counts_path=COHORT / "mature_counts.tsv", species="hsa",
-        out_composition=plain / "composition.tsv", out_hemolysis=plain / "hemolysis.tsv",
-        out_spikeins=plain / "spikeins.tsv", out_flags=plain / "sample_flags.tsv",
-        multiqc_dir=plain / "multiqc", thresholds=TEST_THRESHOLDS, hemolysis=TEST_HEMOLYSIS, mirna_min_reads=5,
-    )
+    run_cohort(plain)
     text = "".join(path.read_text() for path in sorted((plain / "multiqc").glob("*.json")))
     assert "genome" not in text and "genome" not in (plain / "sample_flags.tsv").read_text()
 
