@@ -34,7 +34,7 @@ from exomir.genome.novel import (
 from exomir.genome.testgenome import LeaveOutSpec, evaluate, make_test_genome
 from exomir.io import read_tsv
 from exomir.multiqc_content import GENOME_COMPOSITION_NOTE
-from exomir.qc import sample_composition, summarize_qc
+from exomir.qc import check_rna_class_names, sample_composition, summarize_qc
 
 
 def test_pair_table_and_partner_extrapolation():
@@ -119,6 +119,11 @@ def test_composition_splits_the_unexplained_reads_by_genome_loci(tmp_path):
     assert reads.sum() == 1000
     assert table.loc["genome_multi", "group"] == "genome"
     assert table.loc["genome_unique", "fraction_of_passing"] == pytest.approx(6 / 814)
+
+
+def test_genome_rows_are_reserved_class_names():
+    with pytest.raises(ExomirInputError, match="reserved composition row"):
+        check_rna_class_names(["trna", "genome_multi"])
 
 
 @needs_bowtie
@@ -238,6 +243,9 @@ def check_genome_qc(results: Path, stats: pd.DataFrame) -> None:
     expected = annotated / (annotated + wide["genome_unique"] + wide["genome_multi"])
     assert flags["transcriptome_genome_ratio"].to_numpy() == pytest.approx(expected.to_numpy())
     assert (flags["genome_multi_reads"] == wide["genome_multi"]).all()
+    # miRTrace-style RNA types: genome-mapped but unannotated is still "unknown"
+    types = read_tsv(results / "qc" / "rna_types.tsv", dtype={"sample": str}).set_index("sample")
+    assert (types["unknown"] == wide["genome_unique"] + wide["genome_multi"] + wide["unmapped"]).all()
     general = json.loads((results / "qc" / "multiqc" / "exomir_qc_general_mqc.json").read_text())
     assert set(general["headers"]) >= {"genome_percent", "transcriptome_genome_ratio"}
 
