@@ -387,6 +387,8 @@ _CLASS_COLOURS = {
     "mirna_ambiguous": "#b3e2cd",
     "spikein": "#e7298a",
     "unmapped": "#bdbdbd",
+    "genome_unique": "#386cb0",  # genome mode only
+    "genome_multi": "#9ecae1",
     "adapter_dimer": "#d95f02",
     "too_short": "#fc8d62",
     "too_long": "#fdcdac",
@@ -529,7 +531,42 @@ def qc_general_stats(flags_by_sample: pd.DataFrame, hemolysis: pd.DataFrame, mir
             for sample, row in flags_by_sample.iterrows()
         },
     }
+    if "transcriptome_genome_ratio" in flags_by_sample:  # genome mode only
+        _add_genome_general_stats(general, flags_by_sample)
     return general
+
+
+def _add_genome_general_stats(general: dict, flags_by_sample: pd.DataFrame) -> None:
+    """Genome-mode general-statistics columns: % genome-mapped and exceRpt's transcriptome/genome ratio."""
+    general["headers"]["genome_percent"] = {
+        "title": "% genome",
+        "description": "Reads mapped to the genome (annotated + genome-only), % of reads passing preprocessing "
+        "without spike-ins",
+        "suffix": "%",
+        "min": 0,
+        "max": 100,
+        "scale": "Purples",
+        "format": "{:,.1f}",
+    }
+    general["headers"]["transcriptome_genome_ratio"] = {
+        "title": "Tx/genome",
+        "description": "exceRpt's transcriptome/genome ratio: annotated reads / genome-mapped reads "
+        "(exRNA standard: > 0.5)",
+        "min": 0,
+        "max": 1,
+        "scale": "RdYlGn",
+        "format": "{:,.2f}",
+    }
+    for sample, row in flags_by_sample.iterrows():
+        general["data"][sample]["genome_percent"] = _clean(row["genome_mapped_fraction"] * 100)
+        general["data"][sample]["transcriptome_genome_ratio"] = _clean(row["transcriptome_genome_ratio"])
+
+
+#: Added to the composition description in genome mode only (no change without a genome).
+GENOME_COMPOSITION_NOTE = (
+    " Genome mode: what no class explained is split into genome unique (1 locus), genome multi "
+    "(> 1 best-stratum locus, bowtie 1) and unmapped (not in the genome either)."
+)
 
 
 def qc_composition_bargraph(composition: pd.DataFrame, samples: Sequence[str]) -> dict:
@@ -549,6 +586,7 @@ def qc_composition_bargraph(composition: pd.DataFrame, samples: Sequence[str]) -
             "ambiguous); spike-ins; RNA classes assigned in priority order with bowtie "
             "(sense strand, <= 1 mismatch) on the reads not aligned to a hairpin; unmapped; "
             "reads removed by preprocessing. The classes add up to the raw reads."
+            + (GENOME_COMPOSITION_NOTE if "genome_unique" in read_columns else "")
         ),
         "plot_type": "bargraph",
         "pconfig": {
@@ -564,6 +602,17 @@ def qc_composition_bargraph(composition: pd.DataFrame, samples: Sequence[str]) -
         },
     }
     return bar
+
+
+#: Genome-mode columns of the flags table (sample_flags.tsv has them only with a genome).
+_GENOME_FLAG_COLUMNS = {
+    "genome_reads": ("Genome-only reads", "Reads no miRNA or RNA class explained that map to the genome"),
+    "genome_multi_reads": ("Genome multi-mapping", "Genome-only reads with more than one best locus"),
+    "transcriptome_genome_ratio": (
+        "Transcriptome/genome",
+        "Annotated reads / genome-mapped reads, exceRpt's ratio (exRNA standard: > 0.5)",
+    ),
+}
 
 
 def qc_flags_table(flags_by_sample: pd.DataFrame, hemolysis: pd.DataFrame, mirna_min_reads: int) -> dict:
@@ -586,6 +635,8 @@ def qc_flags_table(flags_by_sample: pd.DataFrame, hemolysis: pd.DataFrame, mirna
         "hemolysis_ratio": ("Hemolysis ratio", f"{marker} / {reference} reads (+pseudocount)"),
         "rbc_share": ("RBC miRNA share", "Red-blood-cell miRNA reads / mature miRNA reads"),
     }
+    if "transcriptome_genome_ratio" in flags_by_sample:  # genome mode only
+        flag_columns.update(_GENOME_FLAG_COLUMNS)
     flags_table = _mqc_table(
         "exomir_qc_flags",
         "exRNA QC flags",

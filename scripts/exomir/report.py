@@ -32,6 +32,7 @@ from markupsafe import Markup
 
 import exomir
 from exomir.errors import ExomirInputError
+from exomir.genome.report_section import novel_report
 from exomir.io import atomic_open, read_tsv
 
 log = logging.getLogger("exomir.report")
@@ -620,6 +621,7 @@ def build_context(
         "command": command,
         "multiqc_href": multiqc_href,
         "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
+        "novel": novel_report(results),  # genome mode (issue 22): None without a genome
     }
     data = {"alpha": alpha, "contrasts": contrast_data}
     return context, data

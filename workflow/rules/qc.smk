@@ -53,6 +53,8 @@ rule qc_composition:
         unmapped="results/quantify/{sample}.unmapped.fa.gz",
         indexes=get_rna_class_indexes,
         spikeins=get_spikein_fasta,
+        # genome mode (issue 22): [] without genome.fasta
+        genome_loci=get_genome_loci,
     output:
         composition="results/qc/composition/{sample}.tsv",
         spikeins="results/qc/spikeins/{sample}.tsv",

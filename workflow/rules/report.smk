@@ -93,6 +93,8 @@ rule exomir_report:
         roc=expand("results/markers/{contrast}/roc.tsv", contrast=CONTRASTS),
         checksums=f"{REF}/checksums.tsv",
         versions="results/provenance/software_versions.tsv",
+        # genome mode (issue 22): novel-miRNA section data, [] without genome.fasta
+        genome=GENOME_REPORT_FILES,
         template=REPORT_ASSETS / "exomir_report.html.j2",
         css=REPORT_ASSETS / "assets" / "report.css",
         js=REPORT_ASSETS / "assets" / "report.js",

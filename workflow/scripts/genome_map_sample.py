@@ -10,6 +10,7 @@ with log_to(snakemake.log[0]):
         index_prefix=snakemake.params.index_prefix,
         out_hits=snakemake.output.hits,
         out_stats=snakemake.output.stats,
+        out_loci=snakemake.output.loci,
         settings=GenomeMapSettings(
             mismatches=snakemake.params.mismatches,
             max_loci=snakemake.params.max_loci,

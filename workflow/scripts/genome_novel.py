@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from exomir.genome.novel import NovelSettings, discover, pool_hits
-from exomir.genome.section import write_section
+from exomir.genome.section import write_section, write_stacks
 from exomir.logutil import log_to
 
 with log_to(snakemake.log[0]):
@@ -20,3 +20,4 @@ with log_to(snakemake.log[0]):
     )
     hits = pool_hits(list(snakemake.input.hits), list(snakemake.params.samples))
     write_section(table, hits, snakemake.output.section)
+    write_stacks(table, hits, snakemake.output.stacks)

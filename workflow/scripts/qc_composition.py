@@ -18,4 +18,5 @@ with log_to(snakemake.log[0]):
         spikein_mismatches=snakemake.params.spikein_mismatches,
         spikein_min_length=snakemake.params.spikein_min_length,
         threads=snakemake.threads,
+        genome_loci=snakemake.input.genome_loci[0] if snakemake.input.genome_loci else None,
     )

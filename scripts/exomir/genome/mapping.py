@@ -1,6 +1,8 @@
-"""Map the sequences no miRNA/RNA-class step explained to a genome with bowtie 1.
+"""Map the sequences no miRNA hairpin explained to a genome with bowtie 1.
 
-Input is ``quantify/{sample}.unmapped.fa.gz`` (collapsed FASTA ``>u{rank}_x{count}``). bowtie
+Input is ``quantify/{sample}.unmapped.fa.gz`` (collapsed FASTA ``>u{rank}_x{count}``): it still
+holds the RNA-class reads (tRNA, rRNA, ...), which the read composition assigns first and the
+novel-miRNA step reports as known; the composition's genome rows count only what no class took. bowtie
 runs with ``-v {mismatches} -a --best --strata -k {max_loci + 1}``: every best-stratum locus up to
 one more than ``max_loci`` is reported, so a sequence with more than ``max_loci`` loci is counted
 as multi-mapping but its loci are not kept for novel-miRNA discovery (as miRDeep2 discards reads
@@ -20,6 +22,8 @@ from exomir.errors import ExomirInputError
 from exomir.io import atomic_open, open_text, write_tsv
 
 HIT_COLUMNS = ["sequence", "count", "chrom", "strand", "start", "end", "mismatches", "n_loci"]
+#: one row per genome-mapped sequence; ``n_loci`` > max_loci means "more than max_loci" (-k cap)
+LOCI_COLUMNS = ["sequence", "count", "n_loci"]
 STAT_COLUMNS = [
     "sample",
     "input_sequences",
@@ -124,8 +128,14 @@ def map_sample(
     out_hits: str | Path,
     out_stats: str | Path,
     settings: GenomeMapSettings,
+    out_loci: str | Path | None = None,
 ) -> None:
-    """Map one sample's unexplained sequences; write its hits (kept loci) and statistics."""
+    """Map one sample's unexplained sequences; write its hits (kept loci) and statistics.
+
+    ``out_loci`` (optional) lists every mapped sequence with its number of loci, including the
+    sequences beyond ``max_loci`` that the hits leave out: the read composition splits the
+    reads no RNA class explained into genome-unique, genome-multi and unmapped from it.
+    """
     counts = read_collapsed_fasta(unmapped_fa)
     seqs = sorted(counts)  # deterministic read names, independent of the input order
     with atomic_open(str(out_hits) + ".reads.fa") as handle:
@@ -140,24 +150,28 @@ def map_sample(
     kept = hits[hits["n_loci"] <= settings.max_loci]
     with atomic_open(out_hits) as handle:
         kept.to_csv(handle, sep="\t", index=False, lineterminator="\n")
+    if out_loci is not None:
+        with atomic_open(out_loci) as handle:
+            hits.drop_duplicates("sequence")[LOCI_COLUMNS].to_csv(handle, sep="\t", index=False, lineterminator="\n")
 
 
 def cohort_stats(stats_files: list[str], quantify_stats: list[str], out: str | Path) -> pd.DataFrame:
-    """Cohort genome mapping table with exceRpt's transcriptome/genome ratio.
+    """Cohort genome mapping table, with the hairpin share of the genome-mapped reads.
 
-    ``transcriptome_reads`` = reads aligned to miRBase hairpins (quantify ``aligned_reads``);
-    genome-mapped reads in total = those (hairpins are genomic) + ``genome_reads`` of the rest.
-    exceRpt flags libraries with a transcriptome/genome ratio below 0.5; exomir only reports it
-    (the transcriptome here is miRBase hairpins, a subset of exceRpt's).
+    ``hairpin_reads`` = reads aligned to miRBase hairpins (quantify ``aligned_reads``);
+    genome-mapped reads in total = those (hairpins are genomic) + ``genome_reads`` of the rest
+    (which still include the RNA-class reads). exceRpt's transcriptome/genome ratio, with every
+    annotated RNA as the transcriptome, is ``transcriptome_genome_ratio`` of
+    ``qc/sample_flags.tsv`` (computed from the read composition, where the classes are disjoint).
     """
     genome = pd.concat([pd.read_csv(f, sep="\t", dtype={"sample": str}) for f in stats_files])
     quant = pd.concat([pd.read_csv(f, sep="\t", dtype={"sample": str}) for f in quantify_stats])
     table = genome.merge(quant[["sample", "aligned_reads"]], on="sample", how="left", sort=False)
-    table = table.rename(columns={"aligned_reads": "transcriptome_reads"})
-    table["genome_total_reads"] = table["transcriptome_reads"] + table["genome_reads"]
-    total = table["transcriptome_reads"] + table["input_reads"]
+    table = table.rename(columns={"aligned_reads": "hairpin_reads"})
+    table["genome_total_reads"] = table["hairpin_reads"] + table["genome_reads"]
+    total = table["hairpin_reads"] + table["input_reads"]
     table["genome_fraction"] = (table["genome_total_reads"] / total.where(total > 0)).round(4)
-    ratio = table["transcriptome_reads"] / table["genome_total_reads"].where(table["genome_total_reads"] > 0)
-    table["transcriptome_genome_ratio"] = ratio.round(4)
+    ratio = table["hairpin_reads"] / table["genome_total_reads"].where(table["genome_total_reads"] > 0)
+    table["hairpin_genome_ratio"] = ratio.round(4)
     write_tsv(table, out)
     return table

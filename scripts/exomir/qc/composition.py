@@ -4,6 +4,10 @@
 from the quantify stats), spike-ins, the configured RNA classes (in priority order), unmapped,
 and the reads removed by preprocessing. The classes add up exactly to ``raw_reads``; any
 inconsistency between the stage files is an error, never a silent remainder.
+
+In genome mode (issue 22) the reads no spike-in or RNA class explained are split further into
+``genome_unique`` (one genome locus), ``genome_multi`` (more than one best-stratum locus) and
+``unmapped`` (not in the genome either); without a genome the rows are exactly as before.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import pandas as pd
 from exomir.errors import ExomirInputError
 from exomir.io import read_tsv, write_tsv
 from exomir.qc.inputs import CollapsedSequence, read_collapsed_fasta, read_preprocess_stats, read_quantify_stats
-from exomir.qc.rna_classes import SPIKEIN_CLASS, UNMAPPED_CLASS, bowtie_aligned_names, check_rna_class_names
+from exomir.qc.rna_classes import (
+    GENOME_CLASSES,
+    SPIKEIN_CLASS,
+    UNMAPPED_CLASS,
+    bowtie_aligned_names,
+    check_rna_class_names,
+)
 from exomir.quantify.release import ARTIFACT_CLASS
 from exomir.rna_libraries import is_low_complexity
 from exomir.qc.spikeins import SpikeinMatcher, load_spikeins, write_spikein_table
@@ -132,6 +142,38 @@ def _assign_rna_classes(
     return class_reads, remaining
 
 
+def _split_genome(
+    remaining: list[CollapsedSequence], unmapped: list[CollapsedSequence], genome_loci: str | Path
+) -> tuple[dict[str, int], list[CollapsedSequence]]:
+    """Genome-unique / genome-multi reads among ``remaining``, and the sequences still unexplained.
+
+    ``genome_loci`` is the per-sequence table of rule genome_map_sample (``sequence``, ``count``,
+    ``n_loci``), made from the same ``unmapped.fa.gz``: a sequence or count it does not share
+    with that FASTA means the files come from different runs.
+    """
+    loci = read_tsv(genome_loci, dtype={"sequence": str})
+    known = {r.sequence: r.count for r in unmapped}
+    stray = [seq for seq, n in zip(loci["sequence"], loci["count"]) if known.get(seq) != n]
+    if stray:
+        raise ExomirInputError(
+            f"{len(stray)} genome-mapped sequence(s) (e.g. {stray[0]}) are not in the unmapped FASTA "
+            "with the same count",
+            where=str(genome_loci),
+            fix="re-run genome_map_sample after quantify so both describe the same reads.",
+        )
+    n_loci = dict(zip(loci["sequence"], loci["n_loci"]))
+    unique, multi = GENOME_CLASSES
+    reads = {unique: 0, multi: 0}
+    left = []
+    for record in remaining:
+        hits = n_loci.get(record.sequence, 0)
+        if hits == 0:
+            left.append(record)
+        else:
+            reads[unique if hits == 1 else multi] += record.count
+    return reads, left
+
+
 def _composition_table(sample: str, rows: list[tuple[str, str, int]], pre: Mapping) -> pd.DataFrame:
     """Composition rows (class, group, reads) with fractions of raw and of passing reads."""
     composition = pd.DataFrame(rows, columns=["class", "group", "reads"])
@@ -161,6 +203,7 @@ def sample_composition(
     spikein_mismatches: int = 1,
     spikein_min_length: int = 16,
     threads: int = 1,
+    genome_loci: str | Path | None = None,
 ) -> pd.DataFrame:
     """Write the read composition of one sample and its spike-in counts; return the composition.
 
@@ -171,6 +214,7 @@ def sample_composition(
     The spike-in table counts spike-ins in *all* reads passing preprocessing (the collapsed
     file) and reports how many of them quantify counted as miRNA (``reads_counted_as_mirna``:
     non-zero means the spike-in resembles an endogenous hairpin and inflates miRNA counts).
+    ``genome_loci`` (genome mode) splits what no class explained into genome rows.
     """
     check_rna_class_names([name for name, _ in rna_class_indexes])
     pre = read_preprocess_stats(preprocess_stats)
@@ -190,6 +234,9 @@ def sample_composition(
     rows: list[tuple[str, str, int]] = [(name, "mirna", reads) for name, reads in mirna.items()]
     rows.append((SPIKEIN_CLASS, "spikein", spikein_reads))
     rows += [(name, "other_rna", reads) for name, reads in class_reads.items()]
+    if genome_loci is not None:
+        genome_reads, remaining = _split_genome(remaining, unmapped, genome_loci)
+        rows += [(name, "genome", reads) for name, reads in genome_reads.items()]
     rows.append((UNMAPPED_CLASS, "unmapped", sum(r.count for r in remaining)))
     rows += [(name, "filtered", reads) for name, reads in removed.items()]
     composition = _composition_table(sample, rows, pre)
@@ -253,4 +300,25 @@ def sample_metrics(composition: pd.DataFrame, samples: Sequence[str]) -> pd.Data
         },
         index=pd.Index(samples, name="sample"),
     )
+    if "genome" in groups:  # genome mode only: without a genome the metrics are exactly as before
+        metrics = metrics.join(_genome_metrics(annotated, groups["genome"], reads["genome_multi"], endogenous))
     return metrics
+
+
+def _genome_metrics(annotated: pd.Series, genome: pd.Series, multi: pd.Series, endogenous: pd.Series) -> pd.DataFrame:
+    """Genome-mode metrics, with exceRpt's transcriptome/genome ratio.
+
+    exceRpt divides the reads assigned to annotated transcripts by the reads mapped to the
+    genome. Here annotated reads (miRNA + RNA classes) count as genome-mapped (their loci are
+    genomic; non-templated 3' additions would otherwise lose them) and the genome-mapped reads
+    are those plus the reads no class explained that map to the genome (``genome_*`` rows).
+    """
+    mapped = annotated + genome
+    return pd.DataFrame(
+        {
+            "genome_reads": genome,
+            "genome_multi_reads": multi,
+            "genome_mapped_fraction": mapped / endogenous.where(endogenous > 0),
+            "transcriptome_genome_ratio": annotated / mapped.where(mapped > 0),
+        }
+    )

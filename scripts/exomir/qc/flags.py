@@ -1,7 +1,8 @@
 """Sample flags: pass / warn / fail per sample from the exRNA standards and hemolysis indicators.
 
 The rules follow exceRpt / the ERCC exRNA Atlas: miRNA depth and diversity, adapter-dimer and
-too-short fractions, and the hemolysis calls of :mod:`exomir.qc.hemolysis`.
+too-short fractions, and the hemolysis calls of :mod:`exomir.qc.hemolysis`. In genome mode the
+exRNA ratio rule uses exceRpt's transcriptome/genome ratio (``low_transcriptome_genome_ratio``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,20 @@ _NUMERIC_RULES = (
 )
 
 
+#: Genome mode (issue 22): exceRpt's own ratio (annotated / genome-mapped reads) replaces the
+#: annotated / passing-reads proxy, with the same threshold (the exRNA standard, 0.5).
+_GENOME_RATIO_RULE = (
+    "low_transcriptome_genome_ratio", "transcriptome_genome_ratio", "<=", "annotated_fraction_fail", None
+)
+
+
+def _rules_for(row: pd.Series) -> tuple:
+    """The numeric rules of a sample: the genome-mode ratio rule when its metric exists."""
+    if "transcriptome_genome_ratio" not in row.index:
+        return _NUMERIC_RULES
+    return tuple(_GENOME_RATIO_RULE if rule[0] == "low_annotated_fraction" else rule for rule in _NUMERIC_RULES)
+
+
 def _bad(value: float, op: str, limit: float) -> bool:
     """Whether ``value`` breaks the rule ``op limit``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -87,7 +102,7 @@ def _bad(value: float, op: str, limit: float) -> bool:
 def _numeric_reasons(row: pd.Series, thresholds: Thresholds) -> list[tuple[str, str]]:
     """(severity, reason) of every numeric rule the sample breaks (fail before warn)."""
     reasons: list[tuple[str, str]] = []
-    for rule, column, op, fail_field, warn_field in _NUMERIC_RULES:
+    for rule, column, op, fail_field, warn_field in _rules_for(row):
         fail = getattr(thresholds, fail_field)
         warn = getattr(thresholds, warn_field) if warn_field else None
         value = row[column]

@@ -31,6 +31,9 @@ _CLASS_TYPE = {
     "snorna": "snrna_snorna",
     "artifact": "artifact",
     "unmapped": "unknown",
+    # genome mode: genome-mapped but unannotated is still "unknown" in miRTrace's terms
+    "genome_unique": "unknown",
+    "genome_multi": "unknown",
 }
 
 #: Subsample sizes of the complexity curve (reads); each sample also gets its full depth.

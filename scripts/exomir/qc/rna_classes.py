@@ -22,8 +22,10 @@ MIRNA_CLASSES = ("mirna_mature", "mirna_hairpin_only", "mirna_ambiguous")
 FILTERED_CLASSES = ("adapter_dimer", "too_short", "too_long", "other_filtered", "no_umi", "umi_duplicate")
 SPIKEIN_CLASS = "spikein"
 UNMAPPED_CLASS = "unmapped"
+#: Genome mode only (issue 22): reads no RNA class explained that map to 1 / > 1 genome loci.
+GENOME_CLASSES = ("genome_unique", "genome_multi")
 #: Names an RNA-class library may not take (they are rows of the composition already).
-RESERVED_CLASS_NAMES = frozenset(MIRNA_CLASSES + FILTERED_CLASSES + (SPIKEIN_CLASS, UNMAPPED_CLASS))
+RESERVED_CLASS_NAMES = frozenset(MIRNA_CLASSES + FILTERED_CLASSES + GENOME_CLASSES + (SPIKEIN_CLASS, UNMAPPED_CLASS))
 
 CLASS_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
