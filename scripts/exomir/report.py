@@ -37,7 +37,7 @@ from exomir.io import atomic_open, read_tsv
 log = logging.getLogger("exomir.report")
 
 #: Python packages whose versions are listed in the methods (when installed where the report runs).
-PACKAGES = ("snakemake", "cutadapt", "pysam", "pandas", "numpy", "scipy", "pydeseq2", "scikit-learn",
+PACKAGES = ("snakemake", "cutadapt", "pysam", "pandas", "numpy", "scipy", "pydeseq2", "scikit-learn", "statsmodels",
             "matplotlib", "multiqc", "jinja2")
 
 #: Order of the concordance categories (markers stage).

@@ -45,6 +45,7 @@ rule markers_contrast:
         panel_summary="results/markers/{contrast}/panel_summary.tsv",
         roc_tsv="results/markers/{contrast}/roc.tsv",
         roc_svg="results/markers/{contrast}/roc.svg",
+        panel_scores="results/markers/{contrast}/panel_scores.tsv",
     log:
         "logs/markers_contrast/{contrast}.log",
     conda:
@@ -68,3 +69,32 @@ rule markers_contrast:
         artefact_share=config["markers"]["artefact_share"],
     script:
         "../scripts/markers_contrast.py"
+
+
+rule markers_panel_model:
+    input:
+        dotplot="results/markers/{contrast}/dotplot.tsv",
+        panel_scores="results/markers/{contrast}/panel_scores.tsv",
+        vst="results/diffexp/vst.tsv",
+        counts="results/quantify/mature_counts.tsv",
+        samples="results/diffexp/samples.tsv",
+        checksums=f"{REF}/checksums.tsv",
+    output:
+        model="results/markers/{contrast}/panel_model.json",
+    log:
+        "logs/markers_panel_model/{contrast}.log",
+    conda:
+        "../envs/pydeseq2.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        contrasts=config["diffexp"]["contrasts"],
+        species=config["species"],
+        fit_type=config["diffexp"]["fit_type"],
+        panel_max_features=config["markers"]["panel_max_features"],
+        cv_folds=config["markers"]["cv_folds"],
+        seed=config["markers"]["seed"],
+    script:
+        "../scripts/markers_panel_model.py"
