@@ -68,7 +68,9 @@ VALIDATION_OUTPUTS = (
 )
 
 # Cross-cohort meta-analysis (meta.smk): active with two or more cohorts.
-META_COHORTS = {c["name"]: c for c in config.get("meta_analysis", {}).get("cohorts", [])}
+META_COHORTS = {
+    c["name"]: c for c in config.get("meta_analysis", {}).get("cohorts", [])
+}
 META_OUTPUTS = (
     [
         "results/meta/meta_analysis.tsv",
@@ -83,7 +85,11 @@ META_OUTPUTS = (
 def meta_cohort_table(name):
     """The effect table of a cohort: its own results file, or the one rule meta_cohort writes."""
     cohort = META_COHORTS[name]
-    return cohort["results"] if cohort.get("results") else f"results/meta/cohorts/{name}.tsv"
+    return (
+        cohort["results"]
+        if cohort.get("results")
+        else f"results/meta/cohorts/{name}.tsv"
+    )
 
 
 def meta_cohort_file(wildcards, key):

@@ -66,22 +66,37 @@ def oriented_effects(results: pd.DataFrame, cohort: Mapping[str, str], case_leve
         )
     out = results[["mirna", "log2FoldChange", "lfcSE"]].copy()
     out["log2FoldChange"] = sign * out["log2FoldChange"].astype(float)
+    # a cohort contributes a miRNA only when its test counted (R results(): adjusted p-value not NA,
+    # i.e. neither removed by independent filtering nor a Cook's outlier)
+    tested_by = "padj" if "padj" in results.columns else "pvalue" if "pvalue" in results.columns else None
+    if tested_by is not None:
+        out.loc[~np.isfinite(results[tested_by].astype(float)), ["log2FoldChange", "lfcSE"]] = np.nan
     out.insert(0, "cohort", cohort["name"])
     return out
 
 
 def pool(lfc: np.ndarray, se: np.ndarray, method: str) -> dict[str, float]:
-    """Random-effects pooled estimate (95% CI, z test) with Q, I^2 and tau^2 (statsmodels)."""
+    """Random-effects pooled estimate (95% CI, z test) with Q, I^2 and tau^2 (statsmodels).
+
+    statsmodels' DerSimonian-Laird tau^2 is the raw moment estimate, which can be negative;
+    as in the published estimator (and R metafor) it is truncated at 0, where the
+    random-effects estimate equals the fixed-effect one. I^2 is truncated at 0 likewise.
+    """
     from scipy.stats import chi2, norm
     from statsmodels.stats.meta_analysis import combine_effects
 
-    res = combine_effects(lfc, se**2, method_re=METHODS[method])
-    estimate, sd = float(res.mean_effect_re), float(res.sd_eff_w_re)
-    lo, hi = res.conf_int(use_t=False)[1]  # rows: fixed effect, random effect
-    q = float(res.q)
-    return {"pooled_log2FoldChange": estimate, "se": sd, "ci_low": float(lo), "ci_high": float(hi),
+    with np.errstate(invalid="ignore"):  # negative raw tau^2: handled below
+        res = combine_effects(lfc, se**2, method_re=METHODS[method])
+    tau2 = float(res.tau2)
+    if tau2 <= 0:
+        estimate, sd, tau2 = float(res.mean_effect_fe), float(res.sd_eff_w_fe), 0.0
+    else:
+        estimate, sd = float(res.mean_effect_re), float(res.sd_eff_w_re)
+    q, df = float(res.q), len(lfc) - 1
+    z = norm.ppf(0.975)
+    return {"pooled_log2FoldChange": estimate, "se": sd, "ci_low": estimate - z * sd, "ci_high": estimate + z * sd,
             "pvalue": float(2 * norm.sf(abs(estimate / sd))) if sd > 0 else float("nan"),
-            "tau2": float(res.tau2), "I2": float(res.i2), "Q": q, "Q_pvalue": float(chi2.sf(q, len(lfc) - 1))}
+            "tau2": tau2, "I2": max(0.0, (q - df) / q) if q > 0 else 0.0, "Q": q, "Q_pvalue": float(chi2.sf(q, df))}
 
 
 def literature_directions(resolved: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -109,26 +124,35 @@ def agreement(direction: str, estimate: float, lo: float, hi: float) -> str:
         "inconclusive (CI includes 0), opposite sign"
 
 
+def _marker_row(mature: str, names: str, direction: str, hits: pd.DataFrame, method: str) -> dict[str, Any]:
+    """One meta-analysis row; a miRNA tested in fewer than two cohorts is listed, not pooled."""
+    signs = "".join("+" if x > 0 else "-" if x < 0 else "0" for x in hits["log2FoldChange"])
+    row: dict[str, Any] = {"mature": mature, "mirna": names, "literature_direction": direction,
+                           "n_cohorts": len(hits), "cohort_signs": signs, "method": method}
+    if len(hits) < 2:
+        return {**row, "direction_agreement": f"not pooled: tested in {len(hits)} cohort(s)"}
+    pooled = pool(hits["log2FoldChange"].to_numpy(float), hits["lfcSE"].to_numpy(float), method)
+    agree = agreement(direction, pooled["pooled_log2FoldChange"], pooled["ci_low"], pooled["ci_high"])
+    return {**row, **pooled, "direction_agreement": agree}
+
+
 def meta_table(effects: pd.DataFrame, resolved: pd.DataFrame, method: str) -> pd.DataFrame:
-    """One row per catalogue mature miRNA tested in >= 2 cohorts, in natural name order."""
+    """One row per catalogue mature miRNA of the cohorts' tables, in natural name order.
+
+    Pooled when tested in >= 2 cohorts; padj is Benjamini-Hochberg over the pooled rows.
+    """
     from exomir.diffexp.rstats import bh
 
     literature = literature_directions(resolved)
     tested = effects[np.isfinite(effects["log2FoldChange"]) & np.isfinite(effects["lfcSE"]) & (effects["lfcSE"] > 0)]
-    rows = []
-    for mature, (names, direction) in literature.items():
-        hits = tested[tested["mirna"] == mature]
-        if len(hits) < 2:
-            continue
-        pooled = pool(hits["log2FoldChange"].to_numpy(float), hits["lfcSE"].to_numpy(float), method)
-        signs = "".join("+" if x > 0 else "-" if x < 0 else "0" for x in hits["log2FoldChange"])
-        rows.append({"mature": mature, "mirna": names, "literature_direction": direction, "n_cohorts": len(hits),
-                     **pooled, "cohort_signs": signs, "method": method,
-                     "direction_agreement": agreement(direction, pooled["pooled_log2FoldChange"],
-                                                      pooled["ci_low"], pooled["ci_high"])})
-    out = pd.DataFrame(rows, columns=[c for c in META_COLUMNS if c != "padj"])
-    out.insert(out.columns.get_loc("pvalue") + 1, "padj", bh(out["pvalue"].to_numpy(float)) if len(out) else [])
-    return out.sort_values("mature", key=_natural_key, kind="mergesort").reset_index(drop=True)
+    present = set(effects["mirna"])
+    rows = [_marker_row(m, names, d, tested[tested["mirna"] == m], method)
+            for m, (names, d) in literature.items() if m in present]
+    out = pd.DataFrame(rows, columns=META_COLUMNS)
+    pooled = out["pvalue"].notna()
+    out.loc[pooled, "padj"] = bh(out.loc[pooled, "pvalue"].to_numpy(float)) if pooled.any() else []
+    order = pd.DataFrame({"unpooled": out["n_cohorts"] < 2, "name": _natural_key(out["mature"])})
+    return out.loc[order.sort_values(["unpooled", "name"], kind="mergesort").index].reset_index(drop=True)
 
 
 def run_meta_analysis(
