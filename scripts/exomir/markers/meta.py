@@ -172,7 +172,7 @@ def run_meta_analysis(
     catalogue = effects[effects["mirna"].isin(set(table["mature"]))].rename(columns={"mirna": "mature"})
     write_tsv(table, out["table"])
     write_tsv(catalogue, out["cohort_effects"])
-    plot_forest(table, catalogue, out["forest_svg"])
+    plot_forest(table[table["n_cohorts"] >= 2], catalogue, out["forest_svg"])
     log.info("meta-analysis of %d cohorts (%s): %d catalogue miRNAs pooled; agreement %s", len(cohorts), method,
              len(table), table["direction_agreement"].value_counts().to_dict())
     return table
