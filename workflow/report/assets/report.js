@@ -199,7 +199,7 @@
      a percent, so curves with the same points (several AUC 1 markers) stay distinguishable. */
   var DASHES = ["", "7 3", "2 3", "9 3 2 3", "1 4", "12 4"];
   function rocCurve(f, points, i, name, label, g) {
-    var colour = LINE_COLOURS[i % LINE_COLOURS.length], shift = 0.007 * i;
+    var colour = LINE_COLOURS[i % LINE_COLOURS.length], shift = 0.012 * i;
     var pts = points.filter(function (p) { return p[0] !== null && p[1] !== null; });
     var path = pts.map(function (p, j) {
       return (j ? "L" : "M") + f.sx(Math.min(1, p[0] + shift)).toFixed(1) + "," + f.sy(Math.max(0, p[1] - shift)).toFixed(1);
@@ -283,13 +283,15 @@
     var d = DATA.overview.distances, n = d.samples.length;
     var size = 360, cell = (size - 20) / Math.max(n, 1);
     var root = svg("svg", { viewBox: "0 0 " + (size + 10) + " " + (size + 10), "class": "chart heat", role: "img" }, container);
-    var max = 0;
-    d.values.forEach(function (row) { row.forEach(function (v) { if (v !== null && v > max) { max = v; } }); });
+    /* shades span the off-diagonal range: the zero diagonal would otherwise wash out the contrast */
+    var max = -Infinity, min = Infinity;
+    d.values.forEach(function (row, i) { row.forEach(function (v, j) {
+      if (v !== null && i !== j) { max = Math.max(max, v); min = Math.min(min, v); } }); });
     var colours = groupColours(d.groups);
     d.samples.forEach(function (s, i) {
       svg("rect", { x: 20 + i * cell, y: 4, width: cell, height: 10, fill: colours[d.groups[i]] }, root);
       d.values[i].forEach(function (v, j) {
-        var shade = max > 0 && v !== null ? Math.round(40 + 200 * v / max) : 255;
+        var shade = v === null ? 255 : i === j ? 30 : max > min ? Math.round(60 + 190 * (v - min) / (max - min)) : 150;
         var r = svg("rect", { x: 20 + j * cell, y: 20 + i * cell, width: cell, height: cell, "class": "dist-cell",
                               fill: "rgb(" + shade + "," + shade + "," + Math.min(255, shade + 25) + ")" }, root);
         r.addEventListener("mouseenter", function (evt) { showTip(evt, [s + " / " + d.samples[j], "distance " + num(v)]); });
