@@ -275,3 +275,37 @@ def test_discovery_locks_and_validation_scores_with_snakemake(tmp_path):
     assert proc.returncode != 0
     log = (run / "logs/validation_score/validation_score.log").read_text()
     assert "feature set differs from the model's (60 miRNAs): 1 missing (e.g. ['hsa-miR-sim-59'])" in log
+
+
+@pytest.mark.workflow
+def test_validation_run_of_the_workflow_scores_a_count_matrix(tmp_path):
+    """The project's Snakefile: validation.model + validation.counts/samples -> results/validation/."""
+    from support import default_config, make_workdir, run_snakemake
+
+    from exomir.markers.validation import reference_identity
+
+    workdir = make_workdir(tmp_path / "run", default_config())
+    run_snakemake(workdir, "results/references/hsa/checksums.tsv")
+    counts, _ = simulate(1, 30, 30)
+    transform = fit_locked_transform(counts)
+    vst = apply_transform(counts, transform)
+    features = list(counts.index[:8])
+    X, y = vst.loc[features].to_numpy().T, np.array([1] * 30 + [0] * 30)
+    cv = nested_cv_panel(X, y, features, 3, 5, 2, 7)
+    contrast = {"name": "breast_cancer_vs_control", "factor": "condition", "level": "breast_cancer",
+                "reference": "control"}
+    model = build_model(contrast, reference_identity(workdir / "results/references/hsa/checksums.tsv", "hsa"),
+                        list(counts.index), transform, fit_final_panel(X, y, features, 3, 5, 7),
+                        youden_threshold(cv.oof_score, y), {"n_level": 30})
+    write_model(model, workdir / "panel_model.json")
+    val_counts, val_sheet = simulate(21, 60, 60)
+    val_counts.rename_axis("mirna").reset_index().to_csv(workdir / "val_counts.tsv", sep="\t", index=False)
+    val_sheet.replace({"cancer": "breast_cancer"}).to_csv(workdir / "val_samples.tsv", sep="\t", index=False)
+    config = default_config()
+    config["validation"].update(model="panel_model.json", counts="val_counts.tsv", samples="val_samples.tsv")
+    make_workdir(workdir, config)
+    run_snakemake(workdir, "results/validation/metrics.tsv", "results/validation/calibration.svg")
+    metrics = pd.read_csv(workdir / "results/validation/metrics.tsv", sep="\t").iloc[0]
+    assert (metrics["n_level"], metrics["n_reference"]) == (60, 60)
+    assert abs(metrics["auc"] - expected_auc()) < 0.08
+    assert metrics["model_checksum"] == read_model(workdir / "panel_model.json")["checksum"]
