@@ -22,6 +22,7 @@ PYTHON_DISTS = {
     "jsonschema": "jsonschema",
     "matplotlib-base": "matplotlib",
     "scikit-learn": "scikit-learn",
+    "statsmodels": "statsmodels",
     "cutadapt": "cutadapt",
     "pydeseq2": "pydeseq2",
     "multiqc": "multiqc",

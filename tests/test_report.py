@@ -303,9 +303,45 @@ def test_report_catalogue_and_roc_views(report_html):
     assert "down" in mir145 and 'class="fail">discordant' in mir145 and "Fixture et al. 2012" in mir145
     assert "exploratory" in section.lower()
     data = embedded_data(report_html)["contrasts"]["c-cancer_vs_healthy"]
-    assert "panel (nested CV)" in data["roc"] and data["auc"]["panel (nested CV)"] == 0.75
-    assert data["auc"]["hsa-miR-1246"] == 1.0
+    assert "panel (nested CV)" in data["roc"] and data["auc"]["panel (nested CV)"]["auc"] == 0.75
+    assert data["auc"]["hsa-miR-1246"] == {"auc": 1.0, "label": "hsa-miR-1246: AUC 1, higher in cancer"}
     assert len(table_rows(report_html, "auc-cancer_vs_healthy")) == 6
+
+
+def test_roc_legend_agrees_with_the_auc_table(report_html):
+    """Issue 20.3: the legend's AUC and direction are the table's, for every curve and both contrasts."""
+    for name, level, reference in (("cancer_vs_healthy", "cancer", "healthy"), ("benign_vs_healthy", "benign", "healthy")):
+        data = embedded_data(report_html)["contrasts"][f"c-{name}"]
+        auc = pd.read_csv(FIXTURE / "results_tree" / "markers" / name / "auc.tsv", sep="\t")
+        header = re.search(rf'<table id="auc-{name}".*?<thead>(.*?)</thead>', report_html, re.S).group(1)
+        columns = [re.sub(r"<.*?>", "", c) for c in re.findall(r"<th[^>]*>(.*?)</th>", header)]
+        assert columns[:5] == ["mature", "roles", "AUC", "AUC 95% CI", "higher in"]
+        for row in table_rows(report_html, f"auc-{name}"):
+            cells = [re.sub(r"<.*?>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            mature, shown_auc, group = cells[0], cells[2], cells[4]
+            assert data["auc"][mature]["label"] == f"{mature}: AUC {shown_auc}, higher in {group}"
+            source = auc.set_index("mature").loc[mature]
+            assert group == (level if source["higher_in"] == "level" else reference)
+            assert float(shown_auc) == pytest.approx(max(source["auc"], 1 - source["auc"]), abs=5e-3)
+
+
+def test_report_summary_overview_validation_and_meta(report_html):
+    doc = parse(report_html)
+    findings = doc.text["findings"]
+    assert findings.index("Cohort: 8 samples") < findings.index("cancer_vs_healthy (cancer vs healthy)")
+    assert "Independent validation of the locked panel (hsa-miR-21-5p;hsa-miR-1246): AUC" in findings
+    assert "pooled direction agrees with the literature for hsa-miR-21-5p, hsa-miR-1246" in findings
+    assert report_html.index('id="summary"') < report_html.index('id="cohort"') < report_html.index('id="overview"')
+    data = embedded_data(report_html)
+    assert len(data["overview"]["pca"]["points"]) == 8 and len(data["overview"]["distances"]["values"]) == 8
+    strips = data["contrasts"]["c-cancer_vs_healthy"]["strips"]
+    assert [s["why"] for s in strips][:1] == ["catalogue marker"] and "top DE" in {s["why"] for s in strips}
+    assert all([g["name"] for g in s["groups"]] == ["cancer", "healthy"] for s in strips)
+    assert len(strips[0]["groups"][0]["values"]) == 3
+    metrics = pd.read_csv(FIXTURE / "results_tree" / "validation" / "metrics.tsv", sep="\t").iloc[0]
+    assert f"{float(metrics['auc']):.3g}" in doc.text["val-auc"]
+    assert len(table_rows(report_html, "meta-table")) == 4
+    assert 'id="forest-plot" src="data:image/svg+xml;base64,' in report_html
 
 
 def test_report_methods(report_html):

@@ -253,8 +253,48 @@ def test_report_loads_without_console_errors(report_page):
     browser, _ = report_page
     assert browser.js("document.querySelectorAll('.plot svg circle.pt').length") > 0
     # volcano and MA of both contrasts, one ROC per contrast
-    assert browser.js("document.querySelectorAll('.plot svg.chart').length") == 6
+    assert browser.js("document.querySelectorAll('.plot.volcano svg.chart, .plot.ma svg.chart, .plot.roc svg.chart').length") == 6
     assert console_errors(browser.events) == []
+
+
+def test_new_plots_are_drawn(report_page):
+    """Issue 20.3: PCA, sample distances, strip plots, validation ROC; forest plot inlined."""
+    browser, _ = report_page
+    assert browser.js("document.querySelectorAll('.plot.pca circle.pca-pt').length") == 8
+    assert browser.js("document.querySelectorAll('.plot.distances rect.dist-cell').length") == 64
+    n_strips = browser.js("document.querySelectorAll('.plot.strip svg.strip-chart').length")
+    assert n_strips == browser.js("document.querySelectorAll('.plot.strip').length") and n_strips >= 4
+    # every sample of the two groups is a point of each strip plot of cancer_vs_healthy (3 + 3)
+    counts = browser.js("""Array.from(document.querySelectorAll('.plot.strip[data-contrast="c-cancer_vs_healthy"]'))
+        .map(d => d.querySelectorAll('circle.strip-pt').length)""")
+    assert set(counts) == {6}
+    assert browser.js("document.querySelectorAll('.plot.valroc path.roc-line').length") == 1
+    assert browser.js("document.getElementById('forest-plot').naturalWidth") > 100
+    browser.hover('.plot.pca circle[data-sample="BC01"]')
+    text = browser.wait_for("!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent")
+    assert "BC01" in text and "condition cancer" in text
+    assert console_errors(browser.events) == []
+
+
+def test_roc_legend_matches_the_auc_table(report_page):
+    """Every legend entry states the AUC and the group of the table row of its miRNA; coinciding curves differ."""
+    browser, _ = report_page
+    for contrast in ("cancer_vs_healthy", "benign_vs_healthy"):
+        legend = browser.js(f"""Array.from(document.querySelectorAll('.plot.roc[data-contrast="c-{contrast}"] .roc-legend-item'))
+            .map(e => [e.getAttribute('data-feature'), e.textContent])""")
+        rows = browser.js(f"""(() => {{ const t = document.getElementById('auc-{contrast}');
+            const h = Array.from(t.tHead.rows[0].cells).map(c => c.textContent);
+            return Array.from(t.tBodies[0].rows).map(r => [r.cells[h.indexOf('mature')].textContent,
+                r.cells[h.indexOf('AUC')].textContent, r.cells[h.indexOf('higher in')].textContent]); }})()""")
+        by_mirna = {m: (a, g) for m, a, g in rows}
+        markers = [(f, t) for f, t in legend if f != "panel (nested CV)"]
+        assert markers, contrast
+        for feature, text in markers:
+            shown, group = by_mirna[feature]
+            assert text == f"{feature}: AUC {shown}, higher in {group}"
+        dashes = browser.js(f"""Array.from(document.querySelectorAll('.plot.roc[data-contrast="c-{contrast}"] path.roc-line'))
+            .map(p => p.getAttribute('stroke-dasharray') + '|' + p.getAttribute('d'))""")
+        assert len(set(dashes)) == len(dashes)  # no two curves drawn identically
 
 
 def test_results_table_sorts_with_the_mouse(report_page):
@@ -316,14 +356,28 @@ def test_volcano_hover_shows_mirna_values(report_page):
     assert "hsa-miR-1246" in text and "log2FC 2.77" in text and "padj 2.62e-16" in text
 
 
+def _screenshot(browser: DevTools, selector: str, path: Path) -> bytes:
+    browser.js(f"document.querySelector({json.dumps(selector)}).scrollIntoView()")
+    browser.js("window.scrollBy(0, -120)")  # the sticky header covers the top of the page
+    browser.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    png = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
+    path.write_bytes(png)
+    return png
+
+
+@pytest.mark.parametrize("selector", ["#summary", "#overview", ".strips", ".plot.roc", "#validation", "#meta"])
+def test_section_screenshots(report_page, selector):
+    """Screenshots of the new sections (saved next to the report for a human to look at)."""
+    browser, out = report_page
+    png = _screenshot(browser, selector, out.parent / f"section_{selector.strip('#.').replace('.', '_')}.png")
+    assert len(png) > 20_000
+    assert console_errors(browser.events) == []
+
+
 def test_screenshot(report_page, tmp_path_factory):
     browser, out = report_page
     browser.js("window.scrollTo(0, 0)")
-    browser.js("document.querySelector('#c-cancer_vs_healthy').scrollIntoView()")
-    shot = browser.call("Page.captureScreenshot", format="png")
-    png = base64.b64decode(shot["data"])
-    path = out.parent / "exomir_report.png"
-    path.write_bytes(png)
+    png = _screenshot(browser, "#c-cancer_vs_healthy", out.parent / "exomir_report.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1280, 900)

@@ -51,3 +51,16 @@ def test_every_rule_declares_log_env_threads_and_resources():
             if threads and not threads.group(1).isdigit():
                 missing.append(f"{rules.name}: rule {match.group(1)} threads not literal")
     assert not missing, "\n".join(missing)
+
+
+def test_every_report_caption_is_wired_to_an_output():
+    """snakemake --report: each caption of workflow/report/*.rst belongs to a report() output (issue 20.4)."""
+    import re
+
+    workflow = ROOT / "workflow"
+    used = set()
+    for rules in (workflow / "rules").glob("*.smk"):
+        used |= set(re.findall(r'caption="\.\./report/([^"]+\.rst)"', rules.read_text()))
+    captions = {p.name for p in (workflow / "report").glob("*.rst")}
+    assert captions - used == set(), "captions no output uses"
+    assert used - captions == set(), "captions referenced but missing"

@@ -34,11 +34,23 @@ import exomir
 from exomir.errors import ExomirInputError
 from exomir.genome.report_section import novel_report
 from exomir.io import atomic_open, read_tsv
+from exomir.report_evidence import (
+    cohort_overview,
+    findings,
+    marker_strips,
+    meta_view,
+    reader_auc_table,
+    roc_legend,
+    significant_by_concordance,
+    strip_ids,
+    svg_data_uri,
+    validation_view,
+)
 
 log = logging.getLogger("exomir.report")
 
 #: Python packages whose versions are listed in the methods (when installed where the report runs).
-PACKAGES = ("snakemake", "cutadapt", "pysam", "pandas", "numpy", "scipy", "pydeseq2", "scikit-learn",
+PACKAGES = ("snakemake", "cutadapt", "pysam", "pandas", "numpy", "scipy", "pydeseq2", "scikit-learn", "statsmodels",
             "matplotlib", "multiqc", "jinja2")
 
 #: Order of the concordance categories (markers stage).
@@ -445,27 +457,28 @@ def _results_table(res: pd.DataFrame, name: str, sig: pd.Series, catalogue_names
     return Table.from_frame(f"results-{name}", table_df, kinds={"pvalue": "p", "padj": "p"}, row_attrs=attrs)
 
 
-def _auc_view(markers_dir: Path, name: str) -> tuple[Table | None, dict[str, float | None], str]:
-    """AUC table, AUC per curve name (for the ROC legend) and the bootstrap note of ``auc.tsv``."""
-    auc, auc_by, auc_note = None, {}, ""
+def _auc_view(markers_dir: Path, name: str, level: str, reference: str) -> tuple[Table | None, dict[str, Any], str]:
+    """AUC table for a reader, ROC legend text and AUC per curve, and the bootstrap note of ``auc.tsv``.
+
+    The legend and the table are built from the same numbers: the AUC with the higher group as
+    positive, and that group's name (issue 20.3: "AUC 1" next to "auc 0, higher in reference").
+    """
+    auc, legend, auc_note = None, {}, ""
     if (markers_dir / "auc.tsv").exists():
         auc_df = _read_text_table(markers_dir / "auc.tsv")
-        if not auc_df.empty:
-            # columns repeated on every row (contrast, level, bootstrap note...) are said once in the text
-            constant = [c for c in ("contrast", "level", "reference", "bootstrap", "analysis") if c in auc_df.columns
-                        and auc_df[c].nunique() <= 1]
-            auc = Table.from_frame(f"auc-{name}", auc_df.drop(columns=constant))
-            key = next((c for c in ("mature", "mirna", "feature", "curve") if c in auc_df.columns), auc_df.columns[0])
-            auc_col = next((c for c in ("auc_best_direction", "auc", "roc_auc") if c in auc_df.columns), None)
-            if auc_col is not None:
-                auc_by = {str(k): _json_number(v) for k, v in zip(auc_df[key], auc_df[auc_col])}
-            note = auc_df[[c for c in ("bootstrap",) if c in auc_df.columns]]
-            auc_note = str(note.iloc[0, 0]) if not note.empty and not is_na(note.iloc[0, 0]) else ""
+        if not auc_df.empty and {"auc_best_direction", "higher_in"} <= set(auc_df.columns):
+            auc = Table.from_frame(f"auc-{name}", reader_auc_table(auc_df, level, reference))
+            legend = {m: {"auc": _json_number(v), "label": text} for (m, text), v in
+                      zip(roc_legend(auc_df, level, reference, fmt).items(), auc_df["auc_best_direction"])}
+            if "bootstrap" in auc_df.columns and not is_na(auc_df["bootstrap"].iloc[0]):
+                auc_note = str(auc_df["bootstrap"].iloc[0])
     if (markers_dir / "panel_summary.tsv").exists():
         summary_df = _read_text_table(markers_dir / "panel_summary.tsv")
         if "cv_auc_mean" in summary_df.columns and not summary_df.empty:
-            auc_by.setdefault("panel (nested CV)", _json_number(summary_df["cv_auc_mean"].iloc[0]))
-    return auc, auc_by, auc_note
+            mean = summary_df["cv_auc_mean"].iloc[0]
+            legend.setdefault("panel (nested CV)", {"auc": _json_number(mean),
+                                                    "label": f"panel, out-of-fold: mean CV AUC {fmt(mean)}"})
+    return auc, legend, auc_note
 
 
 def _roc_data(markers_dir: Path) -> dict[str, list[list[float | None]]]:
@@ -503,7 +516,10 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
     sig = res["padj"].notna() & (res["padj"] < alpha)
     markers_dir = results / "markers" / name
     catalogue = _catalogue_view(markers_dir, name)
-    auc, auc_by, auc_note = _auc_view(markers_dir, name)
+    auc, auc_by, auc_note = _auc_view(markers_dir, name, info.level, info.reference)
+    annotation_path = markers_dir / "annotation.tsv"
+    annotation = _read_text_table(annotation_path) if annotation_path.exists() else None
+    strips = marker_strips(results, res, annotation, info.level, info.reference, alpha)
     roc = _roc_data(markers_dir)
     context = {
         "name": name,
@@ -528,9 +544,33 @@ def _contrast(results: Path, name: str, configured: Sequence[Mapping[str, Any]],
         "panel_summary": _optional_table(markers_dir / "panel_summary.tsv", f"panel-summary-{name}",
                                          drop=("contrast", "analysis")),
         "has_roc": bool(roc),
+        "strips": strip_ids(strips),
+        "replicated": significant_by_concordance(annotation, "concordant"),
+        "contradicted": significant_by_concordance(annotation, "discordant"),
+        "dotplot": svg_data_uri(markers_dir / "dotplot.svg"),
     }
     points = _volcano_points(res, sig, catalogue["names"])
-    data = {"points": points, "roc": roc, "auc": auc_by, "level": info.level, "reference": info.reference}
+    data = {"points": points, "roc": roc, "auc": auc_by, "level": info.level, "reference": info.reference,
+            "strips": strips}
+    return context, data
+
+
+def _evidence(results: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Context and plot data of the cohort overview, validation and meta-analysis sections."""
+    overview, validation, meta = cohort_overview(results), validation_view(results), meta_view(results)
+    context: dict[str, Any] = {"overview": bool(overview), "validation": None, "meta": None}
+    if validation:
+        context["validation"] = {"metrics": validation["metrics"],
+                                 "calibration": Table.from_frame("calibration-table", validation["calibration"])
+                                 if validation["calibration"] is not None else None}
+    if meta:
+        table = meta["table"].drop(columns=[c for c in ("method",) if c in meta["table"].columns])
+        context["meta"] = {**{k: v for k, v in meta.items() if k != "table"},
+                           "table": Table.from_frame("meta-table", table, kinds={"pvalue": "p", "padj": "p",
+                                                                                  "Q_pvalue": "p"},
+                                                     classes={"direction_agreement": {"agrees": "pass",
+                                                                                      "contradicts": "fail"}})}
+    data = {"overview": overview, "validation_roc": validation["roc"] if validation else []}
     return context, data
 
 
@@ -623,7 +663,10 @@ def build_context(
         "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
         "novel": novel_report(results),  # genome mode (issue 22): None without a genome
     }
-    data = {"alpha": alpha, "contrasts": contrast_data}
+    evidence, evidence_data = _evidence(results)
+    context.update(evidence)
+    context["findings"] = findings(context)
+    data = {"alpha": alpha, "contrasts": contrast_data, **evidence_data}
     return context, data
 
 

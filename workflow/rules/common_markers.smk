@@ -30,6 +30,8 @@ MARKERS_OUTPUTS = (
             "panel_summary.tsv",
             "roc.tsv",
             "roc.svg",
+            "panel_scores.tsv",
+            "panel_model.json",
         ],
     )
     if config["markers"]["enabled"]
@@ -44,3 +46,57 @@ def other_class_input(wildcards):
     except (AttributeError, WorkflowError):  # markers rules included on their own
         return []
     return [path for path in outputs if path.endswith("mature_other_class.tsv")]
+
+
+# Locked-panel validation (validation.smk): active when validation.model is set.
+VALIDATION = config.get("validation", {})
+VALIDATION_MODEL = VALIDATION.get("model", "")
+VALIDATION_OUTPUTS = (
+    [
+        f"results/validation/{name}"
+        for name in [
+            "scores.tsv",
+            "metrics.tsv",
+            "roc.tsv",
+            "roc.svg",
+            "calibration.tsv",
+            "calibration.svg",
+        ]
+    ]
+    if VALIDATION_MODEL
+    else []
+)
+
+# Cross-cohort meta-analysis (meta.smk): active with two or more cohorts.
+META_COHORTS = {
+    c["name"]: c for c in config.get("meta_analysis", {}).get("cohorts", [])
+}
+META_OUTPUTS = (
+    [
+        "results/meta/meta_analysis.tsv",
+        "results/meta/cohort_effects.tsv",
+        "results/meta/forest.svg",
+    ]
+    if len(META_COHORTS) >= 2
+    else []
+)
+
+
+def meta_cohort_table(name):
+    """The effect table of a cohort: its own results file, or the one rule meta_cohort writes."""
+    cohort = META_COHORTS[name]
+    return (
+        cohort["results"]
+        if cohort.get("results")
+        else f"results/meta/cohorts/{name}.tsv"
+    )
+
+
+def meta_cohort_file(wildcards, key):
+    """counts or samples path of a count-matrix cohort (rule meta_cohort)."""
+    cohort = META_COHORTS[wildcards.cohort]
+    if not (cohort.get("counts") and cohort.get("samples")):
+        raise WorkflowError(
+            f"meta_analysis cohort {wildcards.cohort}: give counts and samples, or results"
+        )
+    return cohort[key]

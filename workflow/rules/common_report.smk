@@ -15,3 +15,15 @@ MULTIQC_CONTENT_FILES = [
 # other arguments (even a dry run). The report rules are local, so they see this process's
 # environment; a job process re-parsing the Snakefile keeps the value it inherited.
 os.environ.setdefault("EXOMIR_COMMAND", shlex.join(["snakemake", *sys.argv[1:]]))
+
+# Tables of the report's cohort overview and strip plots (issue 20.3); none without DE.
+REPORT_OVERVIEW_INPUTS = [
+    f"results/diffexp/{name}"
+    for name in [
+        "pca.tsv",
+        "pca_variance.tsv",
+        "sample_distances.tsv",
+        "normalized_counts.tsv",
+    ]
+    if DIFFEXP_SAMPLES_TSV
+]

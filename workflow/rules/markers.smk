@@ -37,14 +37,39 @@ rule markers_contrast:
         # contract with the quantify stage: used only once that stage declares the file
         other_class=other_class_input,
     output:
-        annotation="results/markers/{contrast}/annotation.tsv",
+        annotation=report(
+            "results/markers/{contrast}/annotation.tsv",
+            caption="../report/marker_annotation.rst",
+            category="3. Biomarkers",
+            subcategory="{contrast}",
+            labels={"table": "catalogue annotation"},
+        ),
         dotplot_tsv="results/markers/{contrast}/dotplot.tsv",
-        dotplot_svg="results/markers/{contrast}/dotplot.svg",
-        auc="results/markers/{contrast}/auc.tsv",
+        dotplot_svg=report(
+            "results/markers/{contrast}/dotplot.svg",
+            caption="../report/marker_dotplot.rst",
+            category="3. Biomarkers",
+            subcategory="{contrast}",
+            labels={"figure": "catalogue dot plot"},
+        ),
+        auc=report(
+            "results/markers/{contrast}/auc.tsv",
+            caption="../report/marker_auc.rst",
+            category="3. Biomarkers",
+            subcategory="{contrast}",
+            labels={"table": "single-marker AUC"},
+        ),
         panel="results/markers/{contrast}/panel.tsv",
         panel_summary="results/markers/{contrast}/panel_summary.tsv",
         roc_tsv="results/markers/{contrast}/roc.tsv",
-        roc_svg="results/markers/{contrast}/roc.svg",
+        roc_svg=report(
+            "results/markers/{contrast}/roc.svg",
+            caption="../report/roc.rst",
+            category="3. Biomarkers",
+            subcategory="{contrast}",
+            labels={"figure": "ROC"},
+        ),
+        panel_scores="results/markers/{contrast}/panel_scores.tsv",
     log:
         "logs/markers_contrast/{contrast}.log",
     conda:
@@ -68,3 +93,32 @@ rule markers_contrast:
         artefact_share=config["markers"]["artefact_share"],
     script:
         "../scripts/markers_contrast.py"
+
+
+rule markers_panel_model:
+    input:
+        dotplot="results/markers/{contrast}/dotplot.tsv",
+        panel_scores="results/markers/{contrast}/panel_scores.tsv",
+        vst="results/diffexp/vst.tsv",
+        counts="results/quantify/mature_counts.tsv",
+        samples="results/diffexp/samples.tsv",
+        checksums=f"{REF}/checksums.tsv",
+    output:
+        model="results/markers/{contrast}/panel_model.json",
+    log:
+        "logs/markers_panel_model/{contrast}.log",
+    conda:
+        "../envs/pydeseq2.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        contrasts=config["diffexp"]["contrasts"],
+        species=config["species"],
+        fit_type=config["diffexp"]["fit_type"],
+        panel_max_features=config["markers"]["panel_max_features"],
+        cv_folds=config["markers"]["cv_folds"],
+        seed=config["markers"]["seed"],
+    script:
+        "../scripts/markers_panel_model.py"

@@ -51,7 +51,12 @@ rule quantify_matrices:
         hairpin=f"{REF}/hairpin.fa",
         mature=f"{REF}/mature.tsv",
     output:
-        mature_counts="results/quantify/mature_counts.tsv",
+        mature_counts=report(
+            "results/quantify/mature_counts.tsv",
+            caption="../report/mature_counts.rst",
+            category="1. Quality control",
+            labels={"table": "mature miRNA counts"},
+        ),
         hairpin_counts="results/quantify/hairpin_counts.tsv",
         mature_rpm="results/quantify/mature_rpm.tsv",
         hairpin_rpm="results/quantify/hairpin_rpm.tsv",

@@ -91,6 +91,11 @@ rule exomir_report:
         ),
         auc=expand("results/markers/{contrast}/auc.tsv", contrast=CONTRASTS),
         roc=expand("results/markers/{contrast}/roc.tsv", contrast=CONTRASTS),
+        dotplots=expand("results/markers/{contrast}/dotplot.svg", contrast=CONTRASTS),
+        # cohort overview and strip plots (issue 20.3): none in a quantification-only run
+        overview=REPORT_OVERVIEW_INPUTS,
+        validation=VALIDATION_OUTPUTS,
+        meta=META_OUTPUTS,
         checksums=f"{REF}/checksums.tsv",
         versions="results/provenance/software_versions.tsv",
         # genome mode (issue 22): novel-miRNA section data, [] without genome.fasta

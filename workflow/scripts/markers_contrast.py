@@ -32,4 +32,5 @@ with log_to(snakemake.log[0]):
         out_roc_svg=snakemake.output.roc_svg,
         other_class_tsv=snakemake.input.other_class[0] if snakemake.input.other_class else None,
         artefact_share=float(snakemake.params.artefact_share),
+        out_panel_scores=snakemake.output.panel_scores,
     )

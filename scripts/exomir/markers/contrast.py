@@ -26,6 +26,8 @@ log = logging.getLogger("exomir.markers")
 #: Columns of ``panel.tsv``.
 PANEL_COLUMNS = ["contrast", "mature", "roles", "selection_frequency", "mean_standardized_coefficient", "analysis"]
 PANEL_CURVE = "panel (nested CV)"
+#: Columns of ``panel_scores.tsv`` (out-of-fold probability per discovery sample).
+SCORE_COLUMNS = ["sample", "group", "label", "oof_probability"]
 
 
 def read_contrast_inputs(
@@ -174,8 +176,8 @@ def panel_step(
     cv_folds: int,
     cv_repeats: int,
     seed: int,
-) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
-    """Panel summary row, ``panel.tsv`` table and out-of-fold ROC (None when not computed)."""
+) -> tuple[dict, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """Panel summary row, ``panel.tsv``, out-of-fold ROC (None when not computed) and OOF scores."""
     min_group = min(len(level), len(reference))
     n_splits = min(cv_folds, min_group)
     summary = panel_summary_base(
@@ -186,13 +188,89 @@ def panel_step(
             f"not computed: needs >= 1 detected catalogue miRNA and >= 3 samples per group "
             f"(have {len(features)} miRNAs, {len(level)}/{len(reference)} samples)"
         )
-        return summary, pd.DataFrame(columns=PANEL_COLUMNS), None
+        return summary, pd.DataFrame(columns=PANEL_COLUMNS), None, pd.DataFrame(columns=SCORE_COLUMNS)
     X = vst.loc[list(features), list(level) + list(reference)].to_numpy(float).T
     y = np.array([1] * len(level) + [0] * len(reference))
     panel = nested_cv_panel(X, y, features, panel_max_features, n_splits, cv_repeats, seed)
     update, panel_df, pts = panel_tables(panel, features, contrast, roles)
     summary.update(update)
-    return summary, panel_df, pts
+    scores = pd.DataFrame(
+        {
+            "sample": list(level) + list(reference),
+            "group": [contrast["level"]] * len(level) + [contrast["reference"]] * len(reference),
+            "label": y,
+            "oof_probability": panel.oof_score,
+        }
+    )
+    return summary, panel_df, pts, scores
+
+
+def annotation_step(
+    resolved: pd.DataFrame,
+    results: pd.DataFrame,
+    counts: pd.DataFrame,
+    contrast: Mapping[str, str],
+    groups: tuple[list[str], list[str]],
+    settings: Mapping[str, object],
+    other_class_tsv: str | None,
+) -> pd.DataFrame:
+    """Catalogue annotation of the contrast (with the artefact columns when the table exists)."""
+    level, reference = groups
+    annotation = annotate_contrast(
+        resolved, results, counts, contrast, level, reference, settings["case_levels"], settings["alpha"],
+        settings["min_count"], settings["min_fraction"],
+    )
+    if other_class_tsv:
+        origins = dict(zip(resolved["mirna"], resolved.get("non_mirna_origin", pd.Series("", resolved.index))))
+        annotation = add_artefact_columns(
+            annotation, read_other_class(other_class_tsv), origins, float(settings["artefact_share"])
+        )
+        flagged = sorted(set(annotation.loc[annotation["artefact_flag"] == "yes", "mature"]))
+        log.warning("contrast %s: reads of %s may come from other RNA classes", contrast["name"], flagged)
+    return annotation
+
+
+def write_roc(roc_parts: list[pd.DataFrame], labels: Mapping[str, str], contrast: Mapping[str, str],
+              out_tsv: str, out_svg: str) -> None:
+    """``roc.tsv`` (every curve's points) and ``roc.svg``."""
+    roc = (
+        pd.concat(roc_parts, ignore_index=True)
+        if roc_parts
+        else pd.DataFrame(columns=["curve", "fpr", "tpr", "threshold"])
+    )
+    roc["analysis"] = EXPLORATORY
+    write_tsv(roc, out_tsv)
+    plot_roc(roc, labels, contrast, out_svg)
+
+
+def score_step(
+    vst: pd.DataFrame,
+    dots: pd.DataFrame,
+    contrast: Mapping[str, str],
+    groups: tuple[list[str], list[str]],
+    settings: Mapping[str, int],
+    out: Mapping[str, str | None],
+) -> None:
+    """Single-marker AUCs, the nested-CV panel and the ROC outputs of one contrast."""
+    level, reference = groups
+    features = candidate_features(dots, vst)
+    roles = dict(zip(dots["mature"], dots["roles"]))
+    n_boot, seed = settings["n_boot"], settings["seed"]
+    auc = auc_table(vst, features, level, reference, contrast, roles, n_boot, seed)
+    write_tsv(auc, out["auc"])
+    roc_parts, labels = marker_roc_curves(auc, vst, level, reference, settings["roc_top"], contrast)
+    summary, panel_df, panel_roc, scores = panel_step(
+        vst, features, level, reference, contrast, roles, settings["panel_max_features"],
+        settings["cv_folds"], settings["cv_repeats"], seed,
+    )
+    if panel_roc is not None:
+        roc_parts.insert(0, panel_roc)
+        labels[PANEL_CURVE] = f"panel, out-of-fold (mean CV AUC {summary['cv_auc_mean']:.2f})"
+    write_tsv(panel_df, out["panel"])
+    write_tsv(pd.DataFrame([summary]), out["panel_summary"])
+    if out.get("panel_scores"):
+        write_tsv(scores, out["panel_scores"])
+    write_roc(roc_parts, labels, contrast, out["roc_tsv"], out["roc_svg"])
 
 
 def annotate_and_score(
@@ -223,50 +301,25 @@ def annotate_and_score(
     out_roc_svg: str,
     other_class_tsv: str | None = None,
     artefact_share: float = 0.5,
+    out_panel_scores: str | None = None,
 ) -> None:
     """Rule ``markers_contrast``: annotation, dot-plot, single-marker AUCs and the panel."""
     resolved, results, counts, vst = read_contrast_inputs(resolved_tsv, results_tsv, counts_tsv, vst_tsv)
     contrast = find_contrast(contrasts, contrast_name)
-    level, reference = contrast_samples(samples_tsv, contrast, list(vst.columns))
-    annotation = annotate_contrast(
-        resolved, results, counts, contrast, level, reference, case_levels, alpha, min_count, min_fraction
-    )
-    if other_class_tsv:
-        origins = dict(zip(resolved["mirna"], resolved.get("non_mirna_origin", pd.Series("", resolved.index))))
-        annotation = add_artefact_columns(annotation, read_other_class(other_class_tsv), origins, artefact_share)
-        flagged = sorted(set(annotation.loc[annotation["artefact_flag"] == "yes", "mature"]))
-        log.warning("contrast %s: reads of %s may come from other RNA classes", contrast["name"], flagged)
+    groups = contrast_samples(samples_tsv, contrast, list(vst.columns))
+    settings = dict(case_levels=case_levels, alpha=alpha, min_count=min_count, min_fraction=min_fraction,
+                    artefact_share=artefact_share)
+    annotation = annotation_step(resolved, results, counts, contrast, groups, settings, other_class_tsv)
     write_tsv(annotation, out_annotation)
     dots = dotplot_table(annotation)
     write_tsv(dots, out_dotplot_tsv)
     plot_dotplot(dots, contrast, alpha, out_dotplot_svg)
     log.info(
         "contrast %s: %d catalogue rows, %d detected mature miRNAs; concordance %s",
-        contrast["name"],
-        len(annotation),
-        len(dots),
-        annotation["concordance"].value_counts().to_dict(),
+        contrast["name"], len(annotation), len(dots), annotation["concordance"].value_counts().to_dict(),
     )
-
-    features = candidate_features(dots, vst)
-    roles = dict(zip(dots["mature"], dots["roles"]))
-    auc = auc_table(vst, features, level, reference, contrast, roles, n_boot, seed)
-    write_tsv(auc, out_auc)
-    roc_parts, labels = marker_roc_curves(auc, vst, level, reference, roc_top, contrast)
-
-    summary, panel_df, panel_roc = panel_step(
-        vst, features, level, reference, contrast, roles, panel_max_features, cv_folds, cv_repeats, seed
-    )
-    if panel_roc is not None:
-        roc_parts.insert(0, panel_roc)
-        labels[PANEL_CURVE] = f"panel, out-of-fold (mean CV AUC {summary['cv_auc_mean']:.2f})"
-    write_tsv(panel_df, out_panel)
-    write_tsv(pd.DataFrame([summary]), out_panel_summary)
-    roc = (
-        pd.concat(roc_parts, ignore_index=True)
-        if roc_parts
-        else pd.DataFrame(columns=["curve", "fpr", "tpr", "threshold"])
-    )
-    roc["analysis"] = EXPLORATORY
-    write_tsv(roc, out_roc_tsv)
-    plot_roc(roc, labels, contrast, out_roc_svg)
+    scoring = dict(n_boot=n_boot, seed=seed, roc_top=roc_top, panel_max_features=panel_max_features,
+                   cv_folds=cv_folds, cv_repeats=cv_repeats)
+    out = dict(auc=out_auc, panel=out_panel, panel_summary=out_panel_summary, panel_scores=out_panel_scores,
+               roc_tsv=out_roc_tsv, roc_svg=out_roc_svg)
+    score_step(vst, dots, contrast, groups, scoring, out)

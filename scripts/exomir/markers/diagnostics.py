@@ -20,6 +20,9 @@ from scipy.stats import rankdata
 
 log = logging.getLogger("exomir.markers")
 
+#: Regularisation strengths C tried by the inner cross-validation.
+DEFAULT_C_GRID = (0.01, 0.1, 1.0, 10.0)
+
 # --------------------------------------------------------------------------------------------
 # Diagnostic performance
 # --------------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def nested_cv_panel(
     n_splits: int,
     n_repeats: int,
     seed: int,
-    c_grid: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
 ) -> PanelResult:
     """Repeated stratified k-fold CV of an L2 logistic-regression panel, fully nested.
 

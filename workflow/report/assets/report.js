@@ -195,37 +195,167 @@
     container.setAttribute("data-points", String(pts.length));
   }
 
-  function rocPlot(container, contrast) {
-    var d = DATA.contrasts[contrast];
+  /* ROC curves: each has its own dash pattern and vertex marker and is shifted by a fraction of
+     a percent, so curves with the same points (several AUC 1 markers) stay distinguishable. */
+  var DASHES = ["", "7 3", "2 3", "9 3 2 3", "1 4", "12 4"];
+  function rocCurve(f, points, i, name, label, g) {
+    var colour = LINE_COLOURS[i % LINE_COLOURS.length], shift = 0.012 * i;
+    var pts = points.filter(function (p) { return p[0] !== null && p[1] !== null; });
+    var path = pts.map(function (p, j) {
+      return (j ? "L" : "M") + f.sx(Math.min(1, p[0] + shift)).toFixed(1) + "," + f.sy(Math.max(0, p[1] - shift)).toFixed(1);
+    }).join("");
+    var line = svg("path", { d: path, stroke: colour, "class": "roc-line", "data-feature": name,
+                             "stroke-dasharray": DASHES[i % DASHES.length] }, g);
+    pts.forEach(function (p) {
+      var x = f.sx(Math.min(1, p[0] + shift)), y = f.sy(Math.max(0, p[1] - shift));
+      if (i % 2) { svg("rect", { x: x - 2, y: y - 2, width: 4, height: 4, fill: colour, "class": "roc-mark" }, g); }
+      else { svg("circle", { cx: x, cy: y, r: 2, fill: colour, "class": "roc-mark" }, g); }
+    });
+    line.addEventListener("mouseenter", function (evt) { showTip(evt, [label]); });
+    line.addEventListener("mouseleave", hideTip);
+    var item = document.createElement("span");
+    item.className = "roc-legend-item";
+    item.setAttribute("data-feature", name);
+    var swatch = svg("svg", { width: 26, height: 10, "class": "swatch" });
+    svg("line", { x1: 0, y1: 5, x2: 26, y2: 5, stroke: colour, "stroke-width": 2, "stroke-dasharray": DASHES[i % DASHES.length] }, swatch);
+    item.appendChild(swatch);
+    item.appendChild(document.createTextNode(label));
+    return item;
+  }
+
+  function rocPlot(container, curves, legendInfo) {
     var f = frame(container, "false positive rate (1 - specificity)", "true positive rate (sensitivity)", [0, 1], [0, 1]);
     svg("line", { x1: f.sx(0), y1: f.sy(0), x2: f.sx(1), y2: f.sy(1), "class": "diag" }, f.root);
-    var names = Object.keys(d.roc);
+    var legend = document.createElement("div");
+    legend.className = "legend roc-legend";
+    var g = svg("g", { "class": "curves" }, f.root);
+    Object.keys(curves).forEach(function (name, i) {
+      var info = legendInfo[name] || {};
+      legend.appendChild(rocCurve(f, curves[name], i, name, info.label || name, g));
+    });
+    container.appendChild(legend);
+    return f;
+  }
+
+  function validationRoc(container) {
+    var m = DATA.validation_roc;
+    if (!m || !m.length) { container.textContent = "No validation ROC."; return; }
+    rocPlot(container, { "locked panel": m }, { "locked panel": { label: "locked panel, validation cohort" } });
+  }
+
+  /* ---------------------------------------------------------------- cohort overview */
+  function groupColours(groups) {
+    var out = {};
+    groups.forEach(function (gname) { if (!(gname in out)) { out[gname] = LINE_COLOURS[Object.keys(out).length % LINE_COLOURS.length]; } });
+    return out;
+  }
+
+  function pcaPlot(container) {
+    var d = DATA.overview.pca;
+    var pts = d.points.filter(function (p) { return p.x !== null && p.y !== null; });
+    var f = frame(container, "PC1" + (d.pc1 === null ? "" : " (" + num(d.pc1) + "% of variance)"),
+                  "PC2" + (d.pc2 === null ? "" : " (" + num(d.pc2) + "%)"),
+                  extent(pts.map(function (p) { return p.x; }), 0.1), extent(pts.map(function (p) { return p.y; }), 0.1));
+    var colours = groupColours(pts.map(function (p) { return p.g; }));
+    pts.forEach(function (p) {
+      var c = svg("circle", { cx: f.sx(p.x).toFixed(2), cy: f.sy(p.y).toFixed(2), r: 5, fill: colours[p.g],
+                              "class": "pt pca-pt", "data-sample": p.s }, f.root);
+      c.addEventListener("mouseenter", function (evt) { showTip(evt, [p.s, "condition " + p.g, p.b ? "batch " + p.b : ""]); });
+      c.addEventListener("mouseleave", hideTip);
+    });
+    appendGroupLegend(container, colours);
+  }
+
+  function appendGroupLegend(container, colours) {
     var legend = document.createElement("div");
     legend.className = "legend";
-    names.forEach(function (name, i) {
-      var colour = LINE_COLOURS[i % LINE_COLOURS.length];
-      var path = d.roc[name].filter(function (p) { return p[0] !== null && p[1] !== null; })
-        .map(function (p, j) { return (j ? "L" : "M") + f.sx(p[0]).toFixed(1) + "," + f.sy(p[1]).toFixed(1); }).join("");
-      var line = svg("path", { d: path, stroke: colour, "class": "roc-line", "data-feature": name }, f.root);
-      var auc = d.auc[name];
-      line.addEventListener("mouseenter", function (evt) { showTip(evt, [name, "AUC " + num(auc)]); });
-      line.addEventListener("mouseleave", hideTip);
-      var item = document.createElement("span");
-      var swatch = document.createElement("i");
-      swatch.style.background = colour;
-      item.appendChild(swatch);
-      item.appendChild(document.createTextNode(name + (auc === undefined ? "" : " (AUC " + num(auc) + ")")));
+    Object.keys(colours).forEach(function (name) {
+      var item = document.createElement("span"), sw = document.createElement("i");
+      sw.style.background = colours[name];
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(name));
       legend.appendChild(item);
     });
     container.appendChild(legend);
   }
 
+  function distancePlot(container) {
+    var d = DATA.overview.distances, n = d.samples.length;
+    var size = 360, cell = (size - 20) / Math.max(n, 1);
+    var root = svg("svg", { viewBox: "0 0 " + (size + 10) + " " + (size + 10), "class": "chart heat", role: "img" }, container);
+    /* shades span the off-diagonal range: the zero diagonal would otherwise wash out the contrast */
+    var max = -Infinity, min = Infinity;
+    d.values.forEach(function (row, i) { row.forEach(function (v, j) {
+      if (v !== null && i !== j) { max = Math.max(max, v); min = Math.min(min, v); } }); });
+    var colours = groupColours(d.groups);
+    d.samples.forEach(function (s, i) {
+      svg("rect", { x: 20 + i * cell, y: 4, width: cell, height: 10, fill: colours[d.groups[i]] }, root);
+      d.values[i].forEach(function (v, j) {
+        var shade = v === null ? 255 : i === j ? 30 : max > min ? Math.round(60 + 190 * (v - min) / (max - min)) : 150;
+        var r = svg("rect", { x: 20 + j * cell, y: 20 + i * cell, width: cell, height: cell, "class": "dist-cell",
+                              fill: "rgb(" + shade + "," + shade + "," + Math.min(255, shade + 25) + ")" }, root);
+        r.addEventListener("mouseenter", function (evt) { showTip(evt, [s + " / " + d.samples[j], "distance " + num(v)]); });
+        r.addEventListener("mouseleave", hideTip);
+      });
+    });
+    appendGroupLegend(container, colours);
+  }
+
+  /* ---------------------------------------------------------------- strip plots */
+  function stripPlot(container, contrast) {
+    var name = container.getAttribute("data-mirna");
+    var strip = DATA.contrasts[contrast].strips.filter(function (s) { return s.mirna === name; })[0];
+    if (!strip) { return; }
+    var values = [];
+    strip.groups.forEach(function (gr) { gr.values.forEach(function (v) { if (v[1] !== null) { values.push(Math.log10(v[1] + 1)); } }); });
+    var hi = Math.max.apply(null, values.concat([1]));
+    var W = 240, H = 200, m = { l: 40, r: 8, t: 30, b: 30 };
+    var root = svg("svg", { viewBox: "0 0 " + W + " " + H, "class": "chart strip-chart", role: "img" }, container);
+    var sy = function (y) { return H - m.b - y / hi * (H - m.t - m.b); };
+    svg("text", { x: W / 2, y: 12, "text-anchor": "middle", "class": "strip-title" }, root).textContent = name + " (" + strip.why + ")";
+    svg("text", { x: W / 2, y: 24, "text-anchor": "middle", "class": "strip-sub" }, root).textContent =
+      "log2FC " + num(strip.lfc) + ", padj " + num(strip.padj);
+    ticks(0, hi, 4).forEach(function (t) {
+      svg("line", { x1: m.l, x2: W - m.r, y1: sy(t), y2: sy(t), "class": "grid" }, root);
+      svg("text", { x: m.l - 4, y: sy(t) + 3, "text-anchor": "end" }, root).textContent = num(t);
+    });
+    var band = (W - m.l - m.r) / strip.groups.length;
+    strip.groups.forEach(function (gr, k) {
+      var cx = m.l + band * (k + 0.5), vals = [];
+      gr.values.forEach(function (v, j) {
+        if (v[1] === null) { return; }
+        var y = Math.log10(v[1] + 1), jitter = ((j * 37) % 11 - 5) * band / 40;
+        vals.push(y);
+        var c = svg("circle", { cx: (cx + jitter).toFixed(2), cy: sy(y).toFixed(2), r: 3.5, fill: LINE_COLOURS[k],
+                                "class": "pt strip-pt", "data-sample": v[0] }, root);
+        c.addEventListener("mouseenter", function (evt) { showTip(evt, [v[0], gr.name, "normalised count " + num(v[1], 4)]); });
+        c.addEventListener("mouseleave", hideTip);
+      });
+      vals.sort(function (a, b) { return a - b; });
+      if (vals.length) {
+        var med = vals.length % 2 ? vals[(vals.length - 1) / 2] : (vals[vals.length / 2 - 1] + vals[vals.length / 2]) / 2;
+        svg("line", { x1: cx - band / 4, x2: cx + band / 4, y1: sy(med), y2: sy(med), "class": "median" }, root);
+      }
+      svg("text", { x: cx, y: H - 12, "text-anchor": "middle" }, root).textContent = gr.name + " (n=" + gr.values.length + ")";
+    });
+    svg("text", { x: 10, y: (m.t + H - m.b) / 2, "text-anchor": "middle", "class": "axis-label",
+                  transform: "rotate(-90 10 " + (m.t + H - m.b) / 2 + ")" }, root).textContent = "log10(count + 1)";
+  }
+
   function initPlots() {
     document.querySelectorAll(".plot[data-contrast]").forEach(function (div) {
       var contrast = div.getAttribute("data-contrast"), kind = div.getAttribute("data-kind");
-      if (!DATA.contrasts[contrast]) { return; }
-      if (kind === "roc") { rocPlot(div, contrast); } else { scatter(div, contrast, kind); }
+      var d = DATA.contrasts[contrast];
+      if (!d) { return; }
+      if (kind === "roc") { rocPlot(div, d.roc, d.auc); }
+      else if (kind === "strip") { stripPlot(div, contrast); }
+      else { scatter(div, contrast, kind); }
     });
+    if (DATA.overview) {
+      document.querySelectorAll(".plot.pca").forEach(pcaPlot);
+      document.querySelectorAll(".plot.distances").forEach(distancePlot);
+    }
+    document.querySelectorAll(".plot.valroc").forEach(validationRoc);
   }
 
   initTables();
