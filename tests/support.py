@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 IN_CI = bool(os.environ.get("CI"))
+# cutadapt of the running venv when the test is not run from an activated environment
+CUTADAPT = shutil.which("cutadapt") or str(Path(sys.executable).parent / "cutadapt")
 
 
 def default_config() -> dict:
@@ -123,3 +125,50 @@ COMPARED = [
     "results/markers/*.tsv",
     "results/markers/*/*.tsv",
 ]
+
+
+def trim_into(out: Path, sample: str, fastqs: list, kit, settings, **kwargs):
+    """``preprocess.trim_and_collapse`` of ``fastqs`` writing ``{out}/{sample}.<output>`` files.
+
+    The outputs are named as the workflow names them (``.collapsed.tsv.gz``, ``.stats.tsv``,
+    ``.lengths.tsv``, ``.cutadapt.json``, ``.cutadapt.log``); ``kwargs`` go to the function.
+    """
+    from exomir.preprocess import trim_and_collapse
+
+    return trim_and_collapse(
+        sample,
+        [str(f) for f in fastqs],
+        kit,
+        settings,
+        out_collapsed=str(out / f"{sample}.collapsed.tsv.gz"),
+        out_stats=str(out / f"{sample}.stats.tsv"),
+        out_lengths=str(out / f"{sample}.lengths.tsv"),
+        out_json=str(out / f"{sample}.cutadapt.json"),
+        out_log=str(out / f"{sample}.cutadapt.log"),
+        **kwargs,
+    )
+
+
+def quantify_into(out: Path, sample: str, collapsed, ref: dict, settings, **kwargs):
+    """``quantify.quantify_sample`` of one collapsed file writing ``{out}/{sample}.<output>`` files.
+
+    ``ref`` holds the prepared references (``hairpin``, ``mature``, ``index``); the outputs are
+    named as the workflow names them; ``kwargs`` (e.g. ``rna_class_indexes``) go to the function.
+    """
+    from exomir.quantify import quantify_sample
+
+    return quantify_sample(
+        sample=sample,
+        collapsed=collapsed,
+        hairpin_fa=ref["hairpin"],
+        mature_tsv=ref["mature"],
+        index_prefix=ref["index"],
+        out_bam=str(out / f"{sample}.bam"),
+        out_bowtie_log=str(out / f"{sample}.bowtie.log"),
+        out_assignments=str(out / f"{sample}.assignments.tsv.gz"),
+        out_stats=str(out / f"{sample}.stats.tsv"),
+        out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
+        out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
+        settings=settings,
+        **kwargs,
+    )

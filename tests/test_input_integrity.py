@@ -28,16 +28,15 @@ from exomir.fastq_check import check_fastq
 from exomir.io import read_tsv, write_tsv
 from exomir.kits import detect_sample_kit, get_kit
 from exomir.logutil import log_to
-from exomir.preprocess import TrimSettings, trim_and_collapse
+from exomir.preprocess import TrimSettings
 from exomir.samplesheet import load_sample_sheet
-from support import ROOT, default_config, make_workdir, run_snakemake
+from support import CUTADAPT, ROOT, default_config, make_workdir, run_snakemake, trim_into
 
 SCHEMA = ROOT / "workflow" / "schemas" / "samples.schema.yaml"
 DEMO_SHEET = ROOT / "resources" / "demo" / "samples.tsv"
 SINGLE = fixture_bytes("single.fastq.gz")
 SINGLE_MD5 = "97fc980b5624772ded29cf1940b8cb6a"
 FAST = {"backoff": 0.01, "timeout": 10}
-CUTADAPT = shutil.which("cutadapt") or str(Path(sys.executable).parent / "cutadapt")
 TRUSEQ = "TGGAATTCTCGGGTGCCAAGG"
 
 
@@ -415,18 +414,7 @@ INSERT = "TGAGGTAGTAGGTTGTATAGTT"
 
 def _trim(tmp_path: Path, fastq: Path, kit_name: str):
     out = tmp_path / "out"
-    result = trim_and_collapse(
-        "S1",
-        [str(fastq)],
-        get_kit(kit_name),
-        TrimSettings(cutadapt=CUTADAPT),
-        out_collapsed=str(out / "S1.collapsed.tsv.gz"),
-        out_stats=str(out / "S1.stats.tsv"),
-        out_lengths=str(out / "S1.lengths.tsv"),
-        out_json=str(out / "S1.cutadapt.json"),
-        out_log=str(out / "S1.cutadapt.log"),
-        threads=1,
-    )
+    result = trim_into(out, "S1", [fastq], get_kit(kit_name), TrimSettings(cutadapt=CUTADAPT), threads=1)
     return result.stats, out
 
 
