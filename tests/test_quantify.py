@@ -26,7 +26,7 @@ from exomir.quantify import (
     read_features,
     score_hit,
 )
-from exomir.references import bundled_paths, prepare_references
+from exomir.references import prepare_references
 from support import ROOT, quantify_into
 DATA = Path(__file__).parent / "data" / "quantify"
 
@@ -92,23 +92,8 @@ def toy_ref(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hsa_ref(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hsa")
-    paths = bundled_paths("hsa", ROOT / "resources")
-    prepare_references(
-        mature_fasta=paths["mature"],
-        hairpin_fasta=paths["hairpin"],
-        gff3=paths["gff3"],
-        species="hsa",
-        out_hairpin=str(base / "hairpin.fa"),
-        out_mature=str(base / "mature.tsv"),
-        out_checksums=str(base / "c.tsv"),
-    )
-    return {
-        "hairpin": str(base / "hairpin.fa"),
-        "mature": str(base / "mature.tsv"),
-        "index": build_index(base / "hairpin.fa", base / "bowtie" / "hairpin"),
-        "rna_class_indexes": _measure_module().prepare_rna_class_indexes(base / "rna_classes"),
-    }
+    """Bundled hsa references, bowtie index and RNA-class indexes, as the demo scoring prepares them."""
+    return _measure_module().prepare_hsa(tmp_path_factory.mktemp("hsa"))
 
 
 # ----------------------------------------------------------------------------- unit level

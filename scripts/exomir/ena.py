@@ -40,6 +40,16 @@ RUN_ACCESSION = re.compile(r"^(SRR|ERR|DRR)[0-9]{5,12}$")
 #: The real ENA portal API (default of ``download.ena_api_url``).
 ENA_PORTAL_API = "https://www.ebi.ac.uk/ena/portal/api"
 
+#: File-report fields that describe the library; ``accessions.tsv`` copies them as they are.
+LIBRARY_FIELDS: tuple[str, ...] = (
+    "instrument_model",
+    "library_layout",
+    "library_strategy",
+    "library_source",
+    "library_selection",
+    "read_count",
+)
+
 #: File-report fields requested for every run (ENA ``read_run`` field names).
 FILEREPORT_FIELDS: tuple[str, ...] = (
     "run_accession",
@@ -53,12 +63,7 @@ FILEREPORT_FIELDS: tuple[str, ...] = (
     "scientific_name",
     "tax_id",
     "instrument_platform",
-    "instrument_model",
-    "library_layout",
-    "library_strategy",
-    "library_source",
-    "library_selection",
-    "read_count",
+    *LIBRARY_FIELDS,
     "base_count",
     "first_public",
     "fastq_ftp",
@@ -85,12 +90,7 @@ ACCESSION_TABLE_COLUMNS: tuple[str, ...] = (
     "sample_accession",
     "sample_alias",
     "scientific_name",
-    "instrument_model",
-    "library_layout",
-    "library_strategy",
-    "library_source",
-    "library_selection",
-    "read_count",
+    *LIBRARY_FIELDS,
     "read_used",
     "url",
     "bytes",
