@@ -53,7 +53,13 @@ def make_workdir(path: Path, config: dict, samples_tsv: str | None = None) -> Pa
 
 # A hung run must end the test, but a slow one must not: a loaded 2-core machine took ~20x the time
 # of a quiet one (issue 16.5), so the ceiling is hours, not the minutes a quiet machine needs.
-SNAKEMAKE_TIMEOUT = 3 * 3600
+# HANG_TIMEOUT bounds every subprocess a test starts (Snakemake, pip, chromium, the launcher).
+HANG_TIMEOUT = 3 * 3600
+SNAKEMAKE_TIMEOUT = HANG_TIMEOUT
+#: Socket timeout of clients talking to the tests' local servers: the server is in the test's own
+#: process, and on a loaded machine its thread can wait seconds for the CPU; only tests of the
+#: timeout itself set a short one.
+LOCAL_SERVER_TIMEOUT = 120
 
 
 def snakemake_command(workdir: Path, cores: int, *args: str) -> list[str]:

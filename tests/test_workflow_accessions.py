@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import ROOT, default_config, make_workdir, run_snakemake
+from support import LOCAL_SERVER_TIMEOUT, ROOT, default_config, make_workdir, run_snakemake
 from enaserver import ENAServer
 
 READS = ROOT / "tests" / "data" / "reads"
@@ -67,7 +67,7 @@ def test_accessions_end_to_end(tmp_path):
             "file_scheme": "http",
             "retries": 2,
             "retry_wait": 0.1,
-            "timeout": 20,
+            "timeout": LOCAL_SERVER_TIMEOUT,
             "file_hosts": ["127.0.0.1"],  # the fake ENA serves its files itself
         }
         config["diffexp"]["design"] = "~ condition"  # this sheet has no batch column
