@@ -308,7 +308,13 @@ def test_d5_trickling_server_is_abandoned_at_the_minimum_rate(server, tmp_path):
     started = time.monotonic()
     with pytest.raises(ExomirInputError) as err:
         fetch_verified(
-            url, tmp_path / "slow.fastq.gz", md5=hashlib.md5(body).hexdigest(), retries=2, backoff=0.01, timeout=0.5, min_rate=1000
+            url,
+            tmp_path / "slow.fastq.gz",
+            md5=hashlib.md5(body).hexdigest(),
+            retries=2,
+            backoff=0.01,
+            timeout=0.5,
+            min_rate=1000,
         )
     assert "transfer too slow" in str(err.value) and "download.min_rate" in str(err.value)
     # Abandoned long before one whole transfer: the bound follows from the trickle, not from this

@@ -228,7 +228,11 @@ def test_empty_length_window_refused():
 def test_missing_cutadapt_is_clear(tmp_path):
     with pytest.raises(ExomirInputError, match="cutadapt executable"):
         trim_into(
-            tmp_path, "x", [TINY / "truseq_tiny.fastq"], get_kit("truseq"), TrimSettings(cutadapt="no-such-cutadapt-xyz")
+            tmp_path,
+            "x",
+            [TINY / "truseq_tiny.fastq"],
+            get_kit("truseq"),
+            TrimSettings(cutadapt="no-such-cutadapt-xyz"),
         )
 
 

@@ -271,7 +271,9 @@ class MirnaUniverse:
     mature_spans: dict[str, list[tuple[int, int]]]
 
 
-def _first_hairpins(names: Sequence[str], mature: dict[str, str], hairpins: dict[str, str]) -> dict[str, tuple[str, int]]:
+def _first_hairpins(
+    names: Sequence[str], mature: dict[str, str], hairpins: dict[str, str]
+) -> dict[str, tuple[str, int]]:
     """Every simulated mature -> (first hairpin in file order that contains it, 0-based position)."""
     first_hp: dict[str, tuple[str, int]] = {}
     for m_name in names:
