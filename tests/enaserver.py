@@ -7,7 +7,7 @@ Files can misbehave on purpose: a status code, an HTML page, a truncated body,
 or failures before the first success. Every request is counted so tests can
 assert how often a file was fetched.
 
-The server is bounded: each connection times out after a few seconds and
+The server is bounded: each connection times out after a minute and
 after ``max_requests`` requests it answers 500 to everything, so a runaway
 retry loop cannot hang a test.
 """
@@ -169,80 +169,92 @@ class ENAServer:
 
 
 def _make_handler(server: ENAServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        timeout = 5
-        protocol_version = "HTTP/1.0"
+    """The request handler class of one fake ENA (the standard library wants a class)."""
+    return type("Handler", (_FakeENAHandler,), {"ena": server})
 
-        def log_message(self, format, *args):  # quiet
-            pass
 
-        def do_GET(self) -> None:
-            parts = urllib.parse.urlsplit(self.path)
-            with server._lock:
-                server.requests[parts.path] += 1
-                total = sum(server.requests.values())
-            if total > server.max_requests:
-                return self._send(500, b"request limit of the test server reached", "text/plain")
-            if parts.path == API_PATH + "/filereport":
-                return self._filereport(urllib.parse.parse_qs(parts.query))
-            served = server.files.get(parts.path)
-            if served is None:
-                return self._send(404, b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "text/html")
-            with server._lock:
-                served.served += 1
-                attempt = served.served
-            if attempt <= served.fail_first:
-                return self._send(503, b"Service Unavailable", "text/plain")
-            if served.redirect_to is not None:
-                self.send_response(302)
-                self.send_header("Location", served.redirect_to)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return None
-            body = served.body if served.truncate_to is None else served.body[: served.truncate_to]
-            return self._send(served.status, body, served.content_type, served.trickle, served.send_length)
+class _FakeENAHandler(BaseHTTPRequestHandler):
+    """Answers file reports and serves the registered files of ``ena``, counting every request."""
 
-        def _filereport(self, query: dict[str, list[str]]) -> None:
-            accession = query.get("accession", [""])[0]
-            fields = query.get("fields", ["run_accession,fastq_ftp,fastq_md5,fastq_bytes"])[0].split(",")
-            if query.get("result", [""])[0] != "read_run":
-                return self._send(400, b'{"message":"result must be read_run in this test server"}', "application/json")
-            unknown = [name for name in fields if name not in KNOWN_FIELDS]
-            if unknown:
-                message = f'{{"message":"Invalid fieldName(s) supplied: {",".join(unknown)}"}}'
-                return self._send(400, message.encode(), "application/json")
-            row = server.runs.get(accession)
-            if row is None:
-                return self._send(204, b"", "text/plain")
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-            writer.writerow(fields)
-            writer.writerow([row[name] for name in fields])
-            return self._send(200, buffer.getvalue().encode(), "text/plain")
+    ena: ENAServer
+    # Bounds a connection a client left open; generous, because on a loaded machine a client
+    # may be descheduled for seconds between connecting and sending its request.
+    timeout = 60
+    protocol_version = "HTTP/1.0"
 
-        def _send(
-            self, status: int, body: bytes, content_type: str, trickle: float = 0.0, send_length: bool = True
-        ) -> None:
-            self.send_response(status)
-            if status != 204:
-                self.send_header("Content-Type", content_type)
-                if send_length:
-                    self.send_header("Content-Length", str(len(body)))
+    def log_message(self, format, *args):  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        server = self.ena
+        parts = urllib.parse.urlsplit(self.path)
+        with server._lock:
+            server.requests[parts.path] += 1
+            total = sum(server.requests.values())
+        if total > server.max_requests:
+            return self._send(500, b"request limit of the test server reached", "text/plain")
+        if parts.path == API_PATH + "/filereport":
+            return self._filereport(urllib.parse.parse_qs(parts.query))
+        served = server.files.get(parts.path)
+        if served is None:
+            return self._send(404, b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "text/html")
+        return self._serve(served)
+
+    def _serve(self, served: ServedFile) -> None:
+        """A registered file, misbehaving as it was told to."""
+        with self.ena._lock:
+            served.served += 1
+            attempt = served.served
+        if attempt <= served.fail_first:
+            return self._send(503, b"Service Unavailable", "text/plain")
+        if served.redirect_to is not None:
+            self.send_response(302)
+            self.send_header("Location", served.redirect_to)
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            if status == 204:
-                return
-            if not trickle:
-                self.wfile.write(body)
-                return
-            try:
-                for offset in range(len(body)):
-                    self.wfile.write(body[offset : offset + 1])
-                    self.wfile.flush()
-                    time.sleep(trickle)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up: expected
-                pass
+            return None
+        body = served.body if served.truncate_to is None else served.body[: served.truncate_to]
+        return self._send(served.status, body, served.content_type, served.trickle, served.send_length)
 
-    return Handler
+    def _filereport(self, query: dict[str, list[str]]) -> None:
+        accession = query.get("accession", [""])[0]
+        fields = query.get("fields", ["run_accession,fastq_ftp,fastq_md5,fastq_bytes"])[0].split(",")
+        if query.get("result", [""])[0] != "read_run":
+            return self._send(400, b'{"message":"result must be read_run in this test server"}', "application/json")
+        unknown = [name for name in fields if name not in KNOWN_FIELDS]
+        if unknown:
+            message = f'{{"message":"Invalid fieldName(s) supplied: {",".join(unknown)}"}}'
+            return self._send(400, message.encode(), "application/json")
+        row = self.ena.runs.get(accession)
+        if row is None:
+            return self._send(204, b"", "text/plain")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+        writer.writerow(fields)
+        writer.writerow([row[name] for name in fields])
+        return self._send(200, buffer.getvalue().encode(), "text/plain")
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, trickle: float = 0.0, send_length: bool = True
+    ) -> None:
+        self.send_response(status)
+        if status != 204:
+            self.send_header("Content-Type", content_type)
+            if send_length:
+                self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status == 204:
+            return
+        if not trickle:
+            self.wfile.write(body)
+            return
+        try:
+            for offset in range(len(body)):
+                self.wfile.write(body[offset : offset + 1])
+                self.wfile.flush()
+                time.sleep(trickle)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: expected
+            pass
 
 
 def fixture_bytes(name: str) -> bytes:

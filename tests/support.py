@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 IN_CI = bool(os.environ.get("CI"))
+# cutadapt of the running venv when the test is not run from an activated environment
+CUTADAPT = shutil.which("cutadapt") or str(Path(sys.executable).parent / "cutadapt")
 
 
 def default_config() -> dict:
@@ -51,7 +53,13 @@ def make_workdir(path: Path, config: dict, samples_tsv: str | None = None) -> Pa
 
 # A hung run must end the test, but a slow one must not: a loaded 2-core machine took ~20x the time
 # of a quiet one (issue 16.5), so the ceiling is hours, not the minutes a quiet machine needs.
-SNAKEMAKE_TIMEOUT = 3 * 3600
+# HANG_TIMEOUT bounds every subprocess a test starts (Snakemake, pip, chromium, the launcher).
+HANG_TIMEOUT = 3 * 3600
+SNAKEMAKE_TIMEOUT = HANG_TIMEOUT
+#: Socket timeout of clients talking to the tests' local servers: the server is in the test's own
+#: process, and on a loaded machine its thread can wait seconds for the CPU; only tests of the
+#: timeout itself set a short one.
+LOCAL_SERVER_TIMEOUT = 120
 
 
 def snakemake_command(workdir: Path, cores: int, *args: str) -> list[str]:
@@ -123,3 +131,50 @@ COMPARED = [
     "results/markers/*.tsv",
     "results/markers/*/*.tsv",
 ]
+
+
+def trim_into(out: Path, sample: str, fastqs: list, kit, settings, **kwargs):
+    """``preprocess.trim_and_collapse`` of ``fastqs`` writing ``{out}/{sample}.<output>`` files.
+
+    The outputs are named as the workflow names them (``.collapsed.tsv.gz``, ``.stats.tsv``,
+    ``.lengths.tsv``, ``.cutadapt.json``, ``.cutadapt.log``); ``kwargs`` go to the function.
+    """
+    from exomir.preprocess import trim_and_collapse
+
+    return trim_and_collapse(
+        sample,
+        [str(f) for f in fastqs],
+        kit,
+        settings,
+        out_collapsed=str(out / f"{sample}.collapsed.tsv.gz"),
+        out_stats=str(out / f"{sample}.stats.tsv"),
+        out_lengths=str(out / f"{sample}.lengths.tsv"),
+        out_json=str(out / f"{sample}.cutadapt.json"),
+        out_log=str(out / f"{sample}.cutadapt.log"),
+        **kwargs,
+    )
+
+
+def quantify_into(out: Path, sample: str, collapsed, ref: dict, settings, **kwargs):
+    """``quantify.quantify_sample`` of one collapsed file writing ``{out}/{sample}.<output>`` files.
+
+    ``ref`` holds the prepared references (``hairpin``, ``mature``, ``index``); the outputs are
+    named as the workflow names them; ``kwargs`` (e.g. ``rna_class_indexes``) go to the function.
+    """
+    from exomir.quantify import quantify_sample
+
+    return quantify_sample(
+        sample=sample,
+        collapsed=collapsed,
+        hairpin_fa=ref["hairpin"],
+        mature_tsv=ref["mature"],
+        index_prefix=ref["index"],
+        out_bam=str(out / f"{sample}.bam"),
+        out_bowtie_log=str(out / f"{sample}.bowtie.log"),
+        out_assignments=str(out / f"{sample}.assignments.tsv.gz"),
+        out_stats=str(out / f"{sample}.stats.tsv"),
+        out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
+        out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
+        settings=settings,
+        **kwargs,
+    )

@@ -10,11 +10,12 @@ from enaserver import ENAServer, fixture_bytes
 
 from exomir.download import fetch_verified, file_digests, get_text
 from exomir.errors import ExomirInputError
+from support import LOCAL_SERVER_TIMEOUT
 
 SINGLE = fixture_bytes("single.fastq.gz")
 SINGLE_MD5 = "97fc980b5624772ded29cf1940b8cb6a"
 SINGLE_SHA256 = hashlib.sha256(SINGLE).hexdigest()
-FAST = {"backoff": 0.01, "timeout": 10}
+FAST = {"backoff": 0.01, "timeout": LOCAL_SERVER_TIMEOUT}
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from enaserver import ENAServer, fixture_bytes
 
 from exomir import ena
 from exomir.errors import ExomirInputError
+from support import HANG_TIMEOUT, LOCAL_SERVER_TIMEOUT
 
 SINGLE = fixture_bytes("single.fastq.gz")
 PAIRED_1 = fixture_bytes("paired_1.fastq.gz")
@@ -56,7 +57,7 @@ def download(server, accession, tmp_path, **kwargs):
         api_url=server.api_url,
         scheme="http",
         backoff=0.01,
-        timeout=10,
+        timeout=LOCAL_SERVER_TIMEOUT,
         file_hosts={server.host.split(":")[0]},
         **kwargs,
     )
@@ -398,7 +399,7 @@ def test_download_rules_in_snakemake_reuse_the_cache(server, tmp_path):
             "file_scheme": "http",
             "retries": 2,
             "retry_wait": 0.01,
-            "timeout": 10,
+            "timeout": LOCAL_SERVER_TIMEOUT,
             "min_kb_per_s": 10,
             "file_hosts": ["127.0.0.1"],  # the fake ENA serves its files itself
         }
@@ -407,7 +408,7 @@ def test_download_rules_in_snakemake_reuse_the_cache(server, tmp_path):
 
     def snakemake(*args):
         cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config.yaml", *args]
-        proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=HANG_TIMEOUT)
         assert proc.returncode == 0, proc.stderr[-4000:]
 
     snakemake()

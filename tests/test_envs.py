@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
+
+from exomir.provenance import COMMAND_TOOLS, command_version
 
 ENVS = Path(__file__).resolve().parents[1] / "workflow" / "envs"
 
@@ -28,11 +29,6 @@ PYTHON_DISTS = {
     "multiqc": "multiqc",
     "jinja2": "Jinja2",
     "viennarna": "ViennaRNA",
-}
-TOOL_VERSION = {
-    "bowtie": (["bowtie", "--version"], r"version (\S+)"),
-    "samtools": (["samtools", "--version"], r"samtools (\S+)"),
-    "fastqc": (["fastqc", "--version"], r"FastQC v(\S+)"),
 }
 
 
@@ -63,10 +59,9 @@ def test_pin_matches_tested_version(env, name, version):
         assert f"{sys.version_info.major}.{sys.version_info.minor}" == version
     elif name in PYTHON_DISTS:
         assert metadata.version(PYTHON_DISTS[name]) == version, f"{env}: {name}"
-    elif name in TOOL_VERSION:
-        cmd, pattern = TOOL_VERSION[name]
-        out = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=True)
-        found = re.search(pattern, out.stdout + out.stderr).group(1)
+    elif name in COMMAND_TOOLS:
+        # the same version reading as the provenance table of every run
+        found = command_version(*COMMAND_TOOLS[name])
         assert found.startswith(version), f"{env}: {name} pinned {version}, tests ran {found}"
     else:
         pytest.fail(f"{env}: no version check known for {name}")

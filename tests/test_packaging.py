@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import ROOT
+from support import HANG_TIMEOUT, ROOT
 
 pytestmark = pytest.mark.workflow  # builds a wheel and a venv (~20 s)
 
@@ -29,20 +29,20 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(wheels)],
-        check=True, capture_output=True, timeout=600,
+        check=True, capture_output=True, timeout=HANG_TIMEOUT,
     )
     (wheel,) = wheels.glob("exomir-*.whl")
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, timeout=600)
+    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, timeout=HANG_TIMEOUT)
     # The dependencies come from the test venv (plain paths: its .pth files, among them the
     # editable exomir, are not processed), so only the wheel provides exomir.
     fresh_site = next((env_dir / "lib").glob("python*/site-packages"))
     (fresh_site / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    out = subprocess.run([py, "-c", CHECK], cwd=work, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([py, "-c", CHECK], cwd=work, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert out.returncode == 0, out.stderr
     import exomir
 

@@ -11,37 +11,23 @@ import pytest
 
 from exomir.errors import ExomirInputError
 from exomir.kits import get_kit
-from exomir.kits import get_kit
 from exomir.preprocess import (
     STATS_COLUMNS,
     TrimSettings,
     _split_records,
     cutadapt_command,
-    trim_and_collapse,
 )
+from support import CUTADAPT, trim_into
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "preprocess"
 READS = DATA / "reads"
 
-# cutadapt of the running venv when the test is not run from an activated environment
-CUTADAPT = shutil.which("cutadapt") or str(Path(sys.executable).parent / "cutadapt")
 
 
 def run(tmp_path, sample, fastqs, kit, **settings):
     out = tmp_path / "out"
-    result = trim_and_collapse(
-        sample,
-        [str(f) for f in fastqs],
-        get_kit(kit),
-        TrimSettings(cutadapt=CUTADAPT, **settings),
-        out_collapsed=str(out / f"{sample}.collapsed.tsv.gz"),
-        out_stats=str(out / f"{sample}.stats.tsv"),
-        out_lengths=str(out / f"{sample}.lengths.tsv"),
-        out_json=str(out / f"{sample}.cutadapt.json"),
-        out_log=str(out / f"{sample}.cutadapt.log"),
-        threads=1,
-    )
+    result = trim_into(out, sample, fastqs, get_kit(kit), TrimSettings(cutadapt=CUTADAPT, **settings), threads=1)
     return result, out
 
 
@@ -228,18 +214,8 @@ def test_truncated_gzip_found_by_cutadapt_is_rephrased(tmp_path):
     with pytest.raises(
         ExomirInputError, match=r"sample b, file\(s\) .*broken.fastq.gz: a compressed FASTQ file is truncated"
     ):
-        trim_and_collapse(
-            "b",
-            [str(broken)],
-            get_kit("truseq"),
-            TrimSettings(cutadapt=CUTADAPT),
-            out_collapsed=str(out / "b.collapsed.tsv.gz"),
-            out_stats=str(out / "b.stats.tsv"),
-            out_lengths=str(out / "b.lengths.tsv"),
-            out_json=str(out / "b.json"),
-            out_log=str(out / "b.log"),
-            check_records=10,  # the head check passes; cutadapt hits the broken end
-        )
+        # the head check passes; cutadapt hits the broken end
+        trim_into(out, "b", [broken], get_kit("truseq"), TrimSettings(cutadapt=CUTADAPT), check_records=10)
     assert not (out / "b.stats.tsv").exists()
     assert not list(out.glob(".*"))
 
@@ -251,16 +227,12 @@ def test_empty_length_window_refused():
 
 def test_missing_cutadapt_is_clear(tmp_path):
     with pytest.raises(ExomirInputError, match="cutadapt executable"):
-        trim_and_collapse(
+        trim_into(
+            tmp_path,
             "x",
-            [str(TINY / "truseq_tiny.fastq")],
+            [TINY / "truseq_tiny.fastq"],
             get_kit("truseq"),
             TrimSettings(cutadapt="no-such-cutadapt-xyz"),
-            out_collapsed=str(tmp_path / "c.tsv.gz"),
-            out_stats=str(tmp_path / "s.tsv"),
-            out_lengths=str(tmp_path / "l.tsv"),
-            out_json=str(tmp_path / "j.json"),
-            out_log=str(tmp_path / "l.log"),
         )
 
 
@@ -302,16 +274,12 @@ def test_truncated_lane_is_reported(tmp_path):
     broken.write_bytes(data[: len(data) // 2])
     out = tmp_path / "out"
     with pytest.raises(ExomirInputError, match="truncated"):
-        trim_and_collapse(
+        trim_into(
+            out,
             "two",
-            [str(READS / "sample1.fastq.gz"), str(broken)],
+            [READS / "sample1.fastq.gz", broken],
             get_kit("truseq"),
             TrimSettings(cutadapt=CUTADAPT),
-            out_collapsed=str(out / "c.tsv.gz"),
-            out_stats=str(out / "s.tsv"),
-            out_lengths=str(out / "l.tsv"),
-            out_json=str(out / "j.json"),
-            out_log=str(out / "c.log"),
             check_records=10,
         )
-    assert not (out / "s.tsv").exists()
+    assert not (out / "two.stats.tsv").exists()

@@ -21,15 +21,13 @@ from exomir.quantify import (
     QuantifySettings,
     build_matrices,
     could_align_trimmed,
-    quantify_sample,
     release_better_rna_class,
     read_collapsed,
     read_features,
     score_hit,
 )
-from exomir.references import bundled_paths, prepare_references
-
-ROOT = Path(__file__).resolve().parents[1]
+from exomir.references import prepare_references
+from support import ROOT, quantify_into
 DATA = Path(__file__).parent / "data" / "quantify"
 
 # ----------------------------------------------------------------------------- helpers
@@ -71,20 +69,7 @@ def build_index(fasta, prefix):
 def run_sample(tmp, ref, sample, rows, settings=QuantifySettings()):
     out = Path(tmp) / "quantify"
     collapsed = write_collapsed(Path(tmp) / f"{sample}.collapsed.tsv.gz", rows)
-    stats = quantify_sample(
-        sample=sample,
-        collapsed=collapsed,
-        hairpin_fa=ref["hairpin"],
-        mature_tsv=ref["mature"],
-        index_prefix=ref["index"],
-        out_bam=str(out / f"{sample}.bam"),
-        out_bowtie_log=str(out / f"{sample}.bowtie.log"),
-        out_assignments=str(out / f"{sample}.assignments.tsv.gz"),
-        out_stats=str(out / f"{sample}.stats.tsv"),
-        out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
-        out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
-        settings=settings,
-    )
+    stats = quantify_into(out, sample, collapsed, ref, settings)
     assignments = pd.read_csv(out / f"{sample}.assignments.tsv.gz", sep="\t", keep_default_na=False)
     return out, stats, assignments
 
@@ -107,23 +92,8 @@ def toy_ref(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hsa_ref(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hsa")
-    paths = bundled_paths("hsa", ROOT / "resources")
-    prepare_references(
-        mature_fasta=paths["mature"],
-        hairpin_fasta=paths["hairpin"],
-        gff3=paths["gff3"],
-        species="hsa",
-        out_hairpin=str(base / "hairpin.fa"),
-        out_mature=str(base / "mature.tsv"),
-        out_checksums=str(base / "c.tsv"),
-    )
-    return {
-        "hairpin": str(base / "hairpin.fa"),
-        "mature": str(base / "mature.tsv"),
-        "index": build_index(base / "hairpin.fa", base / "bowtie" / "hairpin"),
-        "rna_class_indexes": _measure_module().prepare_rna_class_indexes(base / "rna_classes"),
-    }
+    """Bundled hsa references, bowtie index and RNA-class indexes, as the demo scoring prepares them."""
+    return _measure_module().prepare_hsa(tmp_path_factory.mktemp("hsa"))
 
 
 # ----------------------------------------------------------------------------- unit level

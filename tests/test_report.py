@@ -23,6 +23,7 @@ import yaml
 from exomir import multiqc_content as mc
 from exomir.errors import ExomirInputError
 from exomir.report import Table, build_context, fmt, render_report, write_report
+from support import HANG_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "report"
@@ -218,7 +219,7 @@ def multiqc_run(tmp_path_factory):
     files += sorted((RESULTS / "qc" / "multiqc").glob("*_mqc.json")) + content
     cmd = [sys.executable, "-m", "multiqc", "--force", "--no-ansi", "--config", str(MULTIQC_CONFIG),
            "--outdir", str(tmp / "out"), "--filename", "multiqc_report.html", "--data-dir", *map(str, files)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp, proc.stdout + proc.stderr
 
@@ -507,7 +508,7 @@ def test_report_rules_run_in_snakemake(tmp_path):
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     targets = ["results/report/multiqc_report.html", "results/report/exomir_report.html"]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *targets]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     html = (tmp_path / "results" / "report" / "exomir_report.html").read_text(encoding="utf-8")
     assert parse(html).text["command"] == "snakemake --cores 1 " + " ".join(targets)
@@ -517,7 +518,7 @@ def test_report_rules_run_in_snakemake(tmp_path):
     mqc = (tmp_path / "results" / "report" / "multiqc_report.html").read_text(encoding="utf-8")
     assert 'id="mqc-module-section-fastqc"' in mqc and 'id="mqc-module-section-exomir_de_summary"' in mqc
     # another command line (a dry run) does not make the report outdated
-    dry = subprocess.run([*cmd, "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    dry = subprocess.run([*cmd, "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
 
 

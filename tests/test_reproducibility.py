@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import COMPARED, checksums, run_snakemake, snakemake_command
+from support import COMPARED, HANG_TIMEOUT, checksums, run_snakemake, snakemake_command
 
 pytestmark = pytest.mark.workflow
 
@@ -40,7 +40,7 @@ def _start(workdir: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def _wait_for_progress(workdir: Path, proc: subprocess.Popen, n_files: int = 2, timeout: float = 300) -> None:
+def _wait_for_progress(workdir: Path, proc: subprocess.Popen, n_files: int = 2, timeout: float = HANG_TIMEOUT) -> None:
     """Wait until some per-sample outputs exist, so the interruption hits a run in progress."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,7 +64,7 @@ def test_interrupted_run_completes_identically(reference_run, mini_cohort, sig):
     proc = _start(workdir)
     _wait_for_progress(workdir, proc)
     os.killpg(proc.pid, sig)
-    proc.wait(timeout=120)
+    proc.wait(timeout=HANG_TIMEOUT)
     assert proc.returncode != 0
     assert not (workdir / "results" / "report" / "exomir_report.html").exists()
     # After SIGKILL the lock and the incomplete markers stay: --rerun-incomplete recovers them.

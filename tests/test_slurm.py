@@ -21,7 +21,8 @@ def _slurm_ready() -> bool:
     if not shutil.which("srun"):
         return False
     try:
-        return subprocess.run(["srun", "-t", "1", "true"], timeout=30, capture_output=True).returncode == 0
+        # A loaded controller can take minutes to answer; only a SLURM that never answers is absent.
+        return subprocess.run(["srun", "-t", "1", "true"], timeout=600, capture_output=True).returncode == 0
     except subprocess.TimeoutExpired:
         return False
 

@@ -2,32 +2,19 @@
 
 import gzip
 import re
-import shutil
-import sys
 from pathlib import Path
 
 from exomir.kits import get_kit
-from exomir.preprocess import TrimSettings, trim_and_collapse
+from exomir.preprocess import TrimSettings
 from exomir.umi import UmiDeduplicator
+from support import CUTADAPT, trim_into
 
 DATA = Path(__file__).parent / "data"
-CUTADAPT = shutil.which("cutadapt") or str(Path(sys.executable).parent / "cutadapt")
 
 
 def run(tmp_path, sample, fastq, **settings):
     out = tmp_path / "out"
-    return trim_and_collapse(
-        sample,
-        [str(fastq)],
-        get_kit("qiaseq"),
-        TrimSettings(cutadapt=CUTADAPT, **settings),
-        out_collapsed=str(out / f"{sample}.collapsed.tsv.gz"),
-        out_stats=str(out / f"{sample}.stats.tsv"),
-        out_lengths=str(out / f"{sample}.lengths.tsv"),
-        out_json=str(out / f"{sample}.cutadapt.json"),
-        out_log=str(out / f"{sample}.cutadapt.log"),
-        threads=1,
-    )
+    return trim_into(out, sample, [fastq], get_kit("qiaseq"), TrimSettings(cutadapt=CUTADAPT, **settings), threads=1)
 
 
 def test_deduplicator_unit():

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import ROOT, default_config, make_workdir, run_snakemake
+from support import LOCAL_SERVER_TIMEOUT, ROOT, default_config, make_workdir, run_snakemake
 from enaserver import ENAServer
 
 READS = ROOT / "tests" / "data" / "reads"
@@ -42,88 +42,107 @@ def _column(path: Path, sample: str) -> dict[str, int]:
         return {row["mirna"]: int(row[sample]) for row in csv.DictReader(handle, delimiter="\t")}
 
 
+def _serve_runs(ena: ENAServer) -> dict[str, bytes]:
+    """Register the four runs on the fake ENA; return the bytes served per file role."""
+    files = {
+        "single": (READS / "RNA014937_S1_R1.fastq.gz").read_bytes(),
+        "paired_1": (READS / "RNA014938_S2_R1.fastq.gz").read_bytes(),
+        # Read 2 must never be fetched: serve something that would break the analysis if it were.
+        "paired_2": gzip.compress(b"@r2\nNNNN\n+\n####\n", mtime=0),
+    }
+    first_half, second_half = _halves(READS / "RNA014939_S3_R1.fastq.gz")
+    ena.add_run("SRR0000011", {"SRR0000011.fastq.gz": files["single"]})
+    ena.add_run(
+        "ERR0000012",
+        {"ERR0000012_1.fastq.gz": files["paired_1"], "ERR0000012_2.fastq.gz": files["paired_2"]},
+        layout="PAIRED",
+    )
+    ena.add_run("DRR0000013", {"DRR0000013.fastq.gz": first_half})
+    ena.add_run("DRR0000014", {"DRR0000014.fastq.gz": second_half}, strategy="RNA-Seq", selection="cDNA")
+    return files
+
+
+def _accession_workdir(tmp_path: Path, ena: ENAServer) -> Path:
+    """A working directory whose sheet mixes the runs (one merged from two) and a local FASTQ."""
+    config = default_config()
+    config["download"] = {
+        "cache_dir": "cache/ena",
+        "ena_api_url": ena.api_url,
+        "file_scheme": "http",
+        "retries": 2,
+        "retry_wait": 0.1,
+        "timeout": LOCAL_SERVER_TIMEOUT,
+        "file_hosts": ["127.0.0.1"],  # the fake ENA serves its files itself
+    }
+    config["diffexp"]["design"] = "~ condition"  # this sheet has no batch column
+    case, control = _conditions(config)
+    sheet = (
+        "sample\tcondition\tfastq\n"
+        f"acc_single\t{case}\tSRR0000011\n"
+        f"acc_paired\t{control}\tERR0000012\n"
+        f"acc_merged\t{case}\tDRR0000013;DRR0000014\n"
+        f"local_plasma\t{control}\treads/RNA014939_S3_R1.fastq.gz\n"
+    )
+    workdir = make_workdir(tmp_path / "run", config, sheet)
+    (workdir / "reads").mkdir()
+    shutil.copy(READS / "RNA014939_S3_R1.fastq.gz", workdir / "reads")
+    return workdir
+
+
+def _check_downloads(ena: ENAServer, workdir: Path, files: dict[str, bytes]) -> None:
+    """Each file fetched once and cached as served, read 2 never; accessions.tsv names every run."""
+    assert ena.file_requests("SRR0000011") == 1
+    assert ena.count("/vol1/fastq/ERR000/ERR0000012/ERR0000012_1") == 1
+    assert ena.count("/vol1/fastq/ERR000/ERR0000012/ERR0000012_2") == 0
+    assert ena.file_requests("DRR0000013") == 1 and ena.file_requests("DRR0000014") == 1
+
+    cache = workdir / "cache" / "ena"
+    assert (cache / "SRR0000011.fastq.gz").read_bytes() == files["single"]
+    assert (cache / "ERR0000012.fastq.gz").read_bytes() == files["paired_1"]
+    assert json.loads((cache / "ERR0000012.json").read_text())["read_used"] == "1"
+
+    with open(workdir / "results" / "downloads" / "accessions.tsv", newline="") as handle:
+        table = list(csv.DictReader(handle, delimiter="\t"))
+    assert [(row["sample"], row["accession"]) for row in table] == [
+        ("acc_single", "SRR0000011"),
+        ("acc_paired", "ERR0000012"),
+        ("acc_merged", "DRR0000013"),
+        ("acc_merged", "DRR0000014"),
+    ]
+    assert table[1]["warnings"].startswith("paired-end run: only read 1")
+    assert table[3]["warnings"].startswith("library_strategy is 'RNA-Seq'")
+
+
+def _check_counts(workdir: Path) -> None:
+    """One count column per sample; the run merged from two halves counts as the local file."""
+    counts = workdir / "results" / "quantify" / "mature_counts.tsv"
+    with open(counts) as handle:
+        assert handle.readline().rstrip("\n").split("\t") == [
+            "mirna",
+            "acc_single",
+            "acc_paired",
+            "acc_merged",
+            "local_plasma",
+        ]
+    merged, local = _column(counts, "acc_merged"), _column(counts, "local_plasma")
+    assert sum(local.values()) > 1000
+    assert merged == local
+    assert sum(_column(counts, "acc_single").values()) > 1000
+    assert sum(_column(counts, "acc_paired").values()) > 1000
+
+
 @pytest.mark.workflow
 def test_accessions_end_to_end(tmp_path):
-    single = (READS / "RNA014937_S1_R1.fastq.gz").read_bytes()
-    paired_1 = (READS / "RNA014938_S2_R1.fastq.gz").read_bytes()
-    # Read 2 must never be fetched: serve something that would break the analysis if it were.
-    paired_2 = gzip.compress(b"@r2\nNNNN\n+\n####\n", mtime=0)
-    first_half, second_half = _halves(READS / "RNA014939_S3_R1.fastq.gz")
-
+    targets = ("results/quantify/mature_counts.tsv", "results/downloads/accessions.tsv")
     with ENAServer() as ena:
-        ena.add_run("SRR0000011", {"SRR0000011.fastq.gz": single})
-        ena.add_run(
-            "ERR0000012",
-            {"ERR0000012_1.fastq.gz": paired_1, "ERR0000012_2.fastq.gz": paired_2},
-            layout="PAIRED",
-        )
-        ena.add_run("DRR0000013", {"DRR0000013.fastq.gz": first_half})
-        ena.add_run("DRR0000014", {"DRR0000014.fastq.gz": second_half}, strategy="RNA-Seq", selection="cDNA")
-
-        config = default_config()
-        config["download"] = {
-            "cache_dir": "cache/ena",
-            "ena_api_url": ena.api_url,
-            "file_scheme": "http",
-            "retries": 2,
-            "retry_wait": 0.1,
-            "timeout": 20,
-            "file_hosts": ["127.0.0.1"],  # the fake ENA serves its files itself
-        }
-        config["diffexp"]["design"] = "~ condition"  # this sheet has no batch column
-        case, control = _conditions(config)
-        sheet = (
-            "sample\tcondition\tfastq\n"
-            f"acc_single\t{case}\tSRR0000011\n"
-            f"acc_paired\t{control}\tERR0000012\n"
-            f"acc_merged\t{case}\tDRR0000013;DRR0000014\n"
-            f"local_plasma\t{control}\treads/RNA014939_S3_R1.fastq.gz\n"
-        )
-        workdir = make_workdir(tmp_path / "run", config, sheet)
-        (workdir / "reads").mkdir()
-        shutil.copy(READS / "RNA014939_S3_R1.fastq.gz", workdir / "reads")
-
-        run_snakemake(workdir, "results/quantify/mature_counts.tsv", "results/downloads/accessions.tsv")
-
-        # Each file fetched once, read 2 never.
-        assert ena.file_requests("SRR0000011") == 1
-        assert ena.count("/vol1/fastq/ERR000/ERR0000012/ERR0000012_1") == 1
-        assert ena.count("/vol1/fastq/ERR000/ERR0000012/ERR0000012_2") == 0
-        assert ena.file_requests("DRR0000013") == 1 and ena.file_requests("DRR0000014") == 1
-
-        cache = workdir / "cache" / "ena"
-        assert (cache / "SRR0000011.fastq.gz").read_bytes() == single
-        assert (cache / "ERR0000012.fastq.gz").read_bytes() == paired_1
-        assert json.loads((cache / "ERR0000012.json").read_text())["read_used"] == "1"
-
-        with open(workdir / "results" / "downloads" / "accessions.tsv", newline="") as handle:
-            table = list(csv.DictReader(handle, delimiter="\t"))
-        assert [(row["sample"], row["accession"]) for row in table] == [
-            ("acc_single", "SRR0000011"),
-            ("acc_paired", "ERR0000012"),
-            ("acc_merged", "DRR0000013"),
-            ("acc_merged", "DRR0000014"),
-        ]
-        assert table[1]["warnings"].startswith("paired-end run: only read 1")
-        assert table[3]["warnings"].startswith("library_strategy is 'RNA-Seq'")
-
-        counts = workdir / "results" / "quantify" / "mature_counts.tsv"
-        with open(counts) as handle:
-            assert handle.readline().rstrip("\n").split("\t") == [
-                "mirna",
-                "acc_single",
-                "acc_paired",
-                "acc_merged",
-                "local_plasma",
-            ]
-        merged, local = _column(counts, "acc_merged"), _column(counts, "local_plasma")
-        assert sum(local.values()) > 1000
-        assert merged == local
-        assert sum(_column(counts, "acc_single").values()) > 1000
-        assert sum(_column(counts, "acc_paired").values()) > 1000
+        files = _serve_runs(ena)
+        workdir = _accession_workdir(tmp_path, ena)
+        run_snakemake(workdir, *targets)
+        _check_downloads(ena, workdir, files)
+        _check_counts(workdir)
 
         # Cleaning results/ keeps the cache: nothing is downloaded again.
         shutil.rmtree(workdir / "results")
-        dry = run_snakemake(workdir, "-n", "results/quantify/mature_counts.tsv", "results/downloads/accessions.tsv")
+        dry = run_snakemake(workdir, "-n", *targets)
         assert "download_run" not in dry.stdout + dry.stderr
         assert ena.report_requests() == 4

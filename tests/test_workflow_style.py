@@ -6,18 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import ROOT, SNAKEMAKE
+from support import HANG_TIMEOUT, ROOT, SNAKEMAKE
 
 
 def test_snakemake_lint_is_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint", "--cores", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*SNAKEMAKE, "--lint", "--cores", "1"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     out = proc.stdout + proc.stderr
     assert "Congratulations, your workflow is in a good condition" in out, out[-4000:]
 
 
 def test_snakefmt_check_is_clean():
     snakefmt = Path(sys.executable).parent / "snakefmt"
-    proc = subprocess.run([str(snakefmt), "--check", "workflow"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([str(snakefmt), "--check", "workflow"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -40,6 +40,16 @@ RUN_ACCESSION = re.compile(r"^(SRR|ERR|DRR)[0-9]{5,12}$")
 #: The real ENA portal API (default of ``download.ena_api_url``).
 ENA_PORTAL_API = "https://www.ebi.ac.uk/ena/portal/api"
 
+#: File-report fields that describe the library; ``accessions.tsv`` copies them as they are.
+LIBRARY_FIELDS: tuple[str, ...] = (
+    "instrument_model",
+    "library_layout",
+    "library_strategy",
+    "library_source",
+    "library_selection",
+    "read_count",
+)
+
 #: File-report fields requested for every run (ENA ``read_run`` field names).
 FILEREPORT_FIELDS: tuple[str, ...] = (
     "run_accession",
@@ -53,12 +63,7 @@ FILEREPORT_FIELDS: tuple[str, ...] = (
     "scientific_name",
     "tax_id",
     "instrument_platform",
-    "instrument_model",
-    "library_layout",
-    "library_strategy",
-    "library_source",
-    "library_selection",
-    "read_count",
+    *LIBRARY_FIELDS,
     "base_count",
     "first_public",
     "fastq_ftp",
@@ -85,12 +90,7 @@ ACCESSION_TABLE_COLUMNS: tuple[str, ...] = (
     "sample_accession",
     "sample_alias",
     "scientific_name",
-    "instrument_model",
-    "library_layout",
-    "library_strategy",
-    "library_source",
-    "library_selection",
-    "read_count",
+    *LIBRARY_FIELDS,
     "read_used",
     "url",
     "bytes",
@@ -324,10 +324,7 @@ def download_run(
         log.info("run %s: reusing %s (md5 %s verified)", accession, out_fastq, cached["md5"])
         return cached
     report = fetch_filereport(accession, api_url, retries=retries, timeout=timeout, backoff=backoff)
-    file, warnings = choose_fastq(report, scheme, file_hosts)
-    warnings += library_warnings(report)
-    for warning in warnings:
-        log.warning("run %s: %s", accession, warning)
+    file, warnings = _checked_fastq(accession, report, scheme, file_hosts)
     kept_fastq, kept_json = _store_paths(out_fastq, accession, file["md5"])
     record = _from_store(kept_fastq, kept_json, out_fastq, file)
     if record is None:
@@ -344,12 +341,28 @@ def download_run(
         )
     metadata = _run_metadata(accession, filereport_url(accession, api_url), report, file, record, warnings)
     for path in (out_json, kept_json):
-        with atomic_open(path, "wt") as handle:
-            json.dump(metadata, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+        _write_json(metadata, path)
     _keep(out_fastq, kept_fastq)
     log.info("run %s: %d bytes from %s, md5 %s", accession, record["bytes"], record["url"], record["md5"])
     return metadata
+
+
+def _checked_fastq(
+    accession: str, report: dict[str, str], scheme: str, file_hosts: Collection[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The FASTQ to fetch from a file report, and the warnings about its host and library (logged)."""
+    file, warnings = choose_fastq(report, scheme, file_hosts)
+    warnings += library_warnings(report)
+    for warning in warnings:
+        log.warning("run %s: %s", accession, warning)
+    return file, warnings
+
+
+def _write_json(metadata: dict[str, Any], path: Path) -> None:
+    """Write a sidecar atomically, keys sorted, so the same run gives the same bytes."""
+    with atomic_open(path, "wt") as handle:
+        json.dump(metadata, handle, indent=2, sort_keys=True)
+        handle.write("\n")
 
 
 def _run_metadata(

@@ -122,9 +122,15 @@ def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
 IUPAC_AMBIGUOUS = set("RYKMSWBDHVN")
 
 
-def iter_fasta(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """Yield (first word of the header, sequence) from a plain or gzipped FASTA file."""
-    name: str | None = None
+def iter_fasta_records(
+    path: str | os.PathLike, fix: str = "provide a FASTA file."
+) -> Iterator[tuple[list[str], str]]:
+    """Yield (words of the header, sequence) from a plain or gzipped FASTA file.
+
+    The one FASTA parser of the package: blank lines are skipped, sequence lines
+    are stripped and joined. ``fix`` is the advice given when the file is not FASTA.
+    """
+    words: list[str] | None = None
     chunks: list[str] = []
     with open_text(path) as handle:
         for line_no, raw in enumerate(handle, start=1):
@@ -132,26 +138,31 @@ def iter_fasta(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
             if not line:
                 continue
             if line.startswith(">"):
-                if name is not None:
-                    yield name, "".join(chunks)
-                words = line[1:].split()
+                if words is not None:
+                    yield words, "".join(chunks)
+                words, chunks = line[1:].split(), []
                 if not words:
                     raise ExomirInputError(
                         f"empty FASTA header on line {line_no}",
                         where=str(path),
                         fix="give every sequence a name.",
                     )
-                name, chunks = words[0], []
-            elif name is None:
+            elif words is None:
                 raise ExomirInputError(
-                    "the file does not start with a '>' header line",
+                    "not a FASTA file (its first line does not start with '>')",
                     where=str(path),
-                    fix="provide a FASTA file.",
+                    fix=fix,
                 )
             else:
                 chunks.append(line)
-    if name is not None:
-        yield name, "".join(chunks)
+    if words is not None:
+        yield words, "".join(chunks)
+
+
+def iter_fasta(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """Yield (first word of the header, sequence) from a plain or gzipped FASTA file."""
+    for words, sequence in iter_fasta_records(path):
+        yield words[0], sequence
 
 
 def read_reference_fasta(path: str | os.PathLike, what: str) -> list[tuple[str, str]]:

@@ -135,29 +135,60 @@ def _significance_colors(results: pd.DataFrame, alpha: float) -> np.ndarray:
 
 def ma_plot(results: pd.DataFrame, alpha: float, path: str | os.PathLike, title: str) -> None:
     """log2 fold change against mean of normalized counts; padj < alpha highlighted."""
-    fig, ax = new_figure()
     data = results[results["baseMean"] > 0]
-    colors = _significance_colors(data, alpha)
-    ax.scatter(data["baseMean"], data["log2FoldChange"], c=colors, s=8, linewidths=0)
-    ax.set_xscale("log")
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set_xlabel("mean of normalized counts (baseMean)")
-    ax.set_ylabel("log2 fold change")
-    _significance_legend(ax, data, alpha)
-    ax.set_title(title)
-    save_svg(fig, path)
+    _significance_scatter(
+        data,
+        data["baseMean"],
+        data["log2FoldChange"],
+        alpha,
+        path,
+        title,
+        ("mean of normalized counts (baseMean)", "log2 fold change"),
+        volcano=False,
+    )
 
 
 def volcano_plot(results: pd.DataFrame, alpha: float, path: str | os.PathLike, title: str) -> None:
     """-log10 p value against log2 fold change; padj < alpha highlighted."""
-    fig, ax = new_figure()
     data = results[results["pvalue"].notna()]
-    colors = _significance_colors(data, alpha)
     floor = np.finfo(float).tiny
-    ax.scatter(data["log2FoldChange"], -np.log10(data["pvalue"].clip(lower=floor)), c=colors, s=8, linewidths=0)
-    ax.axvline(0, color="black", lw=0.6)
-    ax.set_xlabel("log2 fold change")
-    ax.set_ylabel("-log10 p value")
+    _significance_scatter(
+        data,
+        data["log2FoldChange"],
+        -np.log10(data["pvalue"].clip(lower=floor)),
+        alpha,
+        path,
+        title,
+        ("log2 fold change", "-log10 p value"),
+        volcano=True,
+    )
+
+
+def _significance_scatter(
+    data: pd.DataFrame,
+    x: pd.Series,
+    y: pd.Series,
+    alpha: float,
+    path: str | os.PathLike,
+    title: str,
+    labels: tuple[str, str],
+    *,
+    volcano: bool,
+) -> None:
+    """Scatter of DE results coloured by significance, with the zero line and the legend.
+
+    An MA plot has a log x axis and a horizontal zero line (fold change on y); a
+    volcano plot a vertical one (fold change on x).
+    """
+    fig, ax = new_figure()
+    ax.scatter(x, y, c=_significance_colors(data, alpha), s=8, linewidths=0)
+    if volcano:
+        ax.axvline(0, color="black", lw=0.6)
+    else:
+        ax.set_xscale("log")
+        ax.axhline(0, color="black", lw=0.6)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
     _significance_legend(ax, data, alpha)
     ax.set_title(title)
     save_svg(fig, path)

@@ -50,7 +50,7 @@ from typing import Iterable
 import pandas as pd
 
 from exomir.errors import ExomirInputError
-from exomir.io import atomic_open, open_text, write_tsv
+from exomir.io import atomic_open, iter_fasta_records, open_text, write_tsv
 
 log = logging.getLogger("exomir.references")
 
@@ -106,40 +106,12 @@ def read_fasta(path: str | os.PathLike, species: str | None = None) -> list[Fast
     Raises ExomirInputError if the file is not FASTA, has duplicate names, or
     (with ``species``) holds no entry of that species.
     """
-    records: list[FastaRecord] = []
-    name = accession = None
-    chunks: list[str] = []
-
-    def flush() -> None:
-        if name is not None:
-            records.append(FastaRecord(name, accession or "", to_dna("".join(chunks))))
-
-    with open_text(path) as handle:
-        for line_number, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith(">"):
-                flush()
-                words = line[1:].split()
-                if not words:
-                    raise ExomirInputError(
-                        f"empty FASTA header at line {line_number}",
-                        where=str(path),
-                        fix="give every sequence a name",
-                    )
-                name = words[0]
-                accession = words[1] if len(words) > 1 else ""
-                chunks = []
-            else:
-                if name is None:
-                    raise ExomirInputError(
-                        "not a FASTA file (first line does not start with '>')",
-                        where=str(path),
-                        fix="give a miRBase FASTA file (mature.fa / hairpin.fa, optionally gzipped)",
-                    )
-                chunks.append(line)
-    flush()
+    records = [
+        FastaRecord(words[0], words[1] if len(words) > 1 else "", to_dna(sequence))
+        for words, sequence in iter_fasta_records(
+            path, fix="give a miRBase FASTA file (mature.fa / hairpin.fa, optionally gzipped)"
+        )
+    ]
     if species is not None:
         records = [r for r in records if r.name.startswith(f"{species}-")]
         if not records:
@@ -408,6 +380,92 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def _check_gff_against_fastas(
+    lengths: dict[str, int],
+    intervals: list[GffMature],
+    hairpins: dict[str, str],
+    mature_names: set[str],
+    gff3: str | os.PathLike,
+    *,
+    mature_path: str,
+    hairpin_path: str,
+) -> None:
+    """The GFF3 names no hairpin or mature missing from the FASTAs, and hairpin lengths agree."""
+    missing_hp = sorted(set(lengths) - set(hairpins))
+    if missing_hp:
+        raise ExomirInputError(
+            f"{len(missing_hp)} hairpin(s) of the GFF3 are missing from the hairpin FASTA "
+            f"{hairpin_path}: {', '.join(missing_hp[:20])}",
+            where=str(gff3),
+            fix="use a GFF3, hairpin and mature FASTA of the same miRBase release",
+        )
+    missing_mature = sorted({g.mature for g in intervals} - mature_names)
+    if missing_mature:
+        raise ExomirInputError(
+            f"{len(missing_mature)} mature miRNA(s) of the GFF3 are missing from the mature "
+            f"FASTA {mature_path}: {', '.join(missing_mature[:20])}",
+            where=str(gff3),
+            fix="use a GFF3, hairpin and mature FASTA of the same miRBase release",
+        )
+    wrong_length = sorted(hp for hp, n in lengths.items() if len(hairpins[hp]) != n)
+    if wrong_length:
+        raise ExomirInputError(
+            f"hairpin length differs between the GFF3 and {hairpin_path}: "
+            f"{', '.join(wrong_length[:20])}",
+            where=str(gff3),
+            fix="use a GFF3 and hairpin FASTA of the same miRBase release",
+        )
+
+
+def _gff_rows(
+    intervals: list[GffMature],
+    hairpins: dict[str, str],
+    mature_by_name: dict[str, FastaRecord],
+    gff3: str | os.PathLike,
+) -> list[dict]:
+    """Mature-table rows of the GFF3 intervals; each must reproduce the mature FASTA sequence."""
+    rows: list[dict] = []
+    mismatched = []
+    for g in intervals:
+        expected = mature_by_name[g.mature].sequence
+        found = hairpins[g.hairpin][g.start - 1 : g.end]
+        if found != expected:
+            mismatched.append(f"{g.mature} on {g.hairpin} {g.start}-{g.end}")
+            continue
+        rows.append(
+            {
+                "mature": g.mature,
+                "accession": mature_by_name[g.mature].accession or g.accession,
+                "hairpin": g.hairpin,
+                "start": g.start,
+                "end": g.end,
+                "arm": arm_of(g.mature, g.start, g.end, len(hairpins[g.hairpin])),
+                "sequence": expected,
+                "coordinates": "gff3",
+            }
+        )
+    if mismatched:
+        raise ExomirInputError(
+            f"GFF3 mature interval does not match the mature FASTA sequence for "
+            f"{len(mismatched)} locus/loci: {'; '.join(mismatched[:10])}",
+            where=str(gff3),
+            fix="use a GFF3, hairpin and mature FASTA of the same miRBase release",
+        )
+    return rows
+
+
+def _add_feature_columns(rows: list[dict]) -> None:
+    """Fill ``same_sequence_as`` and ``feature`` of every row (in place)."""
+    names_by_sequence: dict[str, set[str]] = {}
+    for row in rows:
+        names_by_sequence.setdefault(row["sequence"], set()).add(row["mature"])
+    for row in rows:
+        row["same_sequence_as"] = ";".join(
+            sorted(names_by_sequence[row["sequence"]] - {row["mature"]})
+        )
+        row["feature"] = feature_name(names_by_sequence[row["sequence"]])
+
+
 def build_mature_table(
     mature_records: list[FastaRecord],
     hairpin_records: list[FastaRecord],
@@ -419,7 +477,8 @@ def build_mature_table(
 ) -> pd.DataFrame:
     """Mature loci table (columns :data:`MATURE_COLUMNS`), sorted by mature, hairpin, start.
 
-    See the module docstring for the rules and checks.
+    Loci come from the GFF3 where it has them, the others from sequence
+    location; see the module docstring for the rules and checks.
     """
     hairpins = {r.name: r.sequence for r in hairpin_records}
     mature_by_name = {r.name: r for r in mature_records}
@@ -427,56 +486,16 @@ def build_mature_table(
     gff_hairpins: set[str] = set()
     if gff3 is not None:
         lengths, intervals = read_mirbase_gff3(gff3, species)
-        missing_hp = sorted(set(lengths) - set(hairpins))
-        if missing_hp:
-            raise ExomirInputError(
-                f"{len(missing_hp)} hairpin(s) of the GFF3 are missing from the hairpin FASTA "
-                f"{hairpin_path}: {', '.join(missing_hp[:20])}",
-                where=str(gff3),
-                fix="use a GFF3, hairpin and mature FASTA of the same miRBase release",
-            )
-        missing_mature = sorted({g.mature for g in intervals} - set(mature_by_name))
-        if missing_mature:
-            raise ExomirInputError(
-                f"{len(missing_mature)} mature miRNA(s) of the GFF3 are missing from the mature "
-                f"FASTA {mature_path}: {', '.join(missing_mature[:20])}",
-                where=str(gff3),
-                fix="use a GFF3, hairpin and mature FASTA of the same miRBase release",
-            )
-        wrong_length = sorted(hp for hp, n in lengths.items() if len(hairpins[hp]) != n)
-        if wrong_length:
-            raise ExomirInputError(
-                f"hairpin length differs between the GFF3 and {hairpin_path}: "
-                f"{', '.join(wrong_length[:20])}",
-                where=str(gff3),
-                fix="use a GFF3 and hairpin FASTA of the same miRBase release",
-            )
-        mismatched = []
-        for g in intervals:
-            expected = mature_by_name[g.mature].sequence
-            found = hairpins[g.hairpin][g.start - 1 : g.end]
-            if found != expected:
-                mismatched.append(f"{g.mature} on {g.hairpin} {g.start}-{g.end}")
-                continue
-            rows.append(
-                {
-                    "mature": g.mature,
-                    "accession": mature_by_name[g.mature].accession or g.accession,
-                    "hairpin": g.hairpin,
-                    "start": g.start,
-                    "end": g.end,
-                    "arm": arm_of(g.mature, g.start, g.end, len(hairpins[g.hairpin])),
-                    "sequence": expected,
-                    "coordinates": "gff3",
-                }
-            )
-        if mismatched:
-            raise ExomirInputError(
-                f"GFF3 mature interval does not match the mature FASTA sequence for "
-                f"{len(mismatched)} locus/loci: {'; '.join(mismatched[:10])}",
-                where=str(gff3),
-                fix="use a GFF3, hairpin and mature FASTA of the same miRBase release",
-            )
+        _check_gff_against_fastas(
+            lengths,
+            intervals,
+            hairpins,
+            set(mature_by_name),
+            gff3,
+            mature_path=mature_path,
+            hairpin_path=hairpin_path,
+        )
+        rows = _gff_rows(intervals, hairpins, mature_by_name, gff3)
         gff_hairpins = set(lengths)
     located_names = {row["mature"] for row in rows}
     rest_matures = [r for r in mature_records if r.name not in located_names]
@@ -491,14 +510,7 @@ def build_mature_table(
         )
     if rest_matures:
         rows.extend(locate_matures(rest_matures, rest_hairpins or hairpins, mature_path))
-    names_by_sequence: dict[str, set[str]] = {}
-    for row in rows:
-        names_by_sequence.setdefault(row["sequence"], set()).add(row["mature"])
-    for row in rows:
-        row["same_sequence_as"] = ";".join(
-            sorted(names_by_sequence[row["sequence"]] - {row["mature"]})
-        )
-        row["feature"] = feature_name(names_by_sequence[row["sequence"]])
+    _add_feature_columns(rows)
     table = pd.DataFrame(rows, columns=MATURE_COLUMNS)
     table = table.drop_duplicates(["mature", "hairpin", "start"])
     return table.sort_values(["mature", "hairpin", "start"], kind="mergesort").reset_index(

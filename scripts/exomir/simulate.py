@@ -87,7 +87,7 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import ExomirInputError
-from exomir.io import atomic_path, write_tsv
+from exomir.io import atomic_path, iter_fasta, write_tsv
 
 log = logging.getLogger("exomir.simulate")
 
@@ -246,22 +246,7 @@ def read_fasta(path: str | Path) -> dict[str, str]:
     path = Path(path)
     if not path.exists():
         raise ExomirInputError("file not found", where=str(path), fix="check the resources directory")
-    opener = gzip.open if path.suffix == ".gz" else open
-    records: dict[str, list[str]] = {}
-    name = None
-    with opener(path, "rt") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith(">"):
-                name = line[1:].split()[0]
-                records[name] = []
-            elif name is None:
-                raise ExomirInputError("sequence before the first header", where=str(path), fix="use FASTA")
-            else:
-                records[name].append(line)
-    return {k: "".join(v).upper().replace("U", "T") for k, v in records.items()}
+    return {name: sequence.upper().replace("U", "T") for name, sequence in iter_fasta(path)}
 
 
 def load_profile(resources: Path) -> pd.DataFrame:
@@ -286,6 +271,68 @@ class MirnaUniverse:
     mature_spans: dict[str, list[tuple[int, int]]]
 
 
+def _first_hairpins(
+    names: Sequence[str], mature: dict[str, str], hairpins: dict[str, str]
+) -> dict[str, tuple[str, int]]:
+    """Every simulated mature -> (first hairpin in file order that contains it, 0-based position)."""
+    first_hp: dict[str, tuple[str, int]] = {}
+    for m_name in names:
+        m_seq = mature[m_name]
+        for hp_name, hp in hairpins.items():
+            pos = hp.find(m_seq)
+            if pos >= 0:
+                first_hp[m_name] = (hp_name, pos)
+                break
+    return first_hp
+
+
+def _mature_spans(
+    first_hp: dict[str, tuple[str, int]], mature: dict[str, str], hairpins: dict[str, str]
+) -> dict[str, list[tuple[int, int]]]:
+    """All annotated matures on the hairpins used, to keep hairpin-class reads off them."""
+    mature_spans: dict[str, list[tuple[int, int]]] = {}
+    for hp_name in sorted({v[0] for v in first_hp.values()}):
+        hp = hairpins[hp_name]
+        mature_spans[hp_name] = [
+            (pos, pos + len(m_seq)) for m_seq in set(mature.values()) if (pos := hp.find(m_seq)) >= 0
+        ]
+    return mature_spans
+
+
+def _baseline_fractions(kept: Sequence[str], weights: dict[str, float]) -> np.ndarray:
+    """Baseline share of each miRNA: overrides fixed, the dominant capped, the rest by profile."""
+    raw = np.array([weights[n] for n in kept], dtype=float)
+    fixed = np.zeros(len(kept), dtype=bool)
+    frac = np.zeros(len(kept))
+    for i, n in enumerate(kept):
+        if n in BASELINE_OVERRIDES_CPM:
+            frac[i] = BASELINE_OVERRIDES_CPM[n] / 1e6
+            fixed[i] = True
+    free_total = raw[~fixed].sum()
+    share = raw / free_total
+    dominant = (~fixed) & (share > DOMINANT_CAP)
+    frac[dominant] = DOMINANT_CAP
+    fixed |= dominant
+    rest = ~fixed
+    frac[rest] = raw[rest] / raw[rest].sum() * (1.0 - frac[fixed].sum())
+    return frac
+
+
+def _dispersions(kept: Sequence[str], cv2: dict[str, float]) -> np.ndarray:
+    """Biological dispersion: fixed for planted and overridden miRNAs, else the profile's CV², clipped."""
+    planted = {p[0] for p in PLANTED}
+    return np.array(
+        [
+            (
+                PLANTED_DISPERSION
+                if (n in planted or n in BASELINE_OVERRIDES_CPM)
+                else float(np.clip(cv2.get(n, DISPERSION_RANGE[1]), *DISPERSION_RANGE))
+            )
+            for n in kept
+        ]
+    )
+
+
 def build_universe(resources: Path) -> MirnaUniverse:
     """Combine the profile, the overrides and miRBase 22.1 into the simulated miRNAs."""
     mature = read_fasta(resources / "mirbase" / "22.1" / "mature_hsa.fa.gz")
@@ -299,49 +346,10 @@ def build_universe(resources: Path) -> MirnaUniverse:
     missing = sorted(set(weights) - set(mature))
     if missing:
         log.info("profile miRNAs not in miRBase 22.1 skipped: %s", ", ".join(missing))
-    # every simulated mature: first hairpin (file order) that contains it
-    first_hp: dict[str, tuple[str, int]] = {}
-    for m_name in names:
-        m_seq = mature[m_name]
-        for hp_name, hp in hairpins.items():
-            pos = hp.find(m_seq)
-            if pos >= 0:
-                first_hp[m_name] = (hp_name, pos)
-                break
-    # all annotated matures on the hairpins used (to keep hairpin-class reads off them)
-    mature_spans: dict[str, list[tuple[int, int]]] = {}
-    for hp_name in sorted({v[0] for v in first_hp.values()}):
-        hp = hairpins[hp_name]
-        mature_spans[hp_name] = [
-            (pos, pos + len(m_seq)) for m_seq in set(mature.values()) if (pos := hp.find(m_seq)) >= 0
-        ]
+    first_hp = _first_hairpins(names, mature, hairpins)
     kept = [n for n in names if n in first_hp]
-    raw = np.array([weights[n] for n in kept], dtype=float)
-    overrides = {n: v for n, v in BASELINE_OVERRIDES_CPM.items() if n in kept}
-    fixed = np.zeros(len(kept), dtype=bool)
-    frac = np.zeros(len(kept))
-    for i, n in enumerate(kept):
-        if n in overrides:
-            frac[i] = overrides[n] / 1e6
-            fixed[i] = True
-    free_total = raw[~fixed].sum()
-    share = raw / free_total
-    dominant = (~fixed) & (share > DOMINANT_CAP)
-    frac[dominant] = DOMINANT_CAP
-    fixed |= dominant
-    rest = ~fixed
-    frac[rest] = raw[rest] / raw[rest].sum() * (1.0 - frac[fixed].sum())
-    planted = {p[0] for p in PLANTED}
-    disp = np.array(
-        [
-            (
-                PLANTED_DISPERSION
-                if (n in planted or n in overrides)
-                else float(np.clip(cv2.get(n, DISPERSION_RANGE[1]), *DISPERSION_RANGE))
-            )
-            for n in kept
-        ]
-    )
+    frac = _baseline_fractions(kept, weights)
+    disp = _dispersions(kept, cv2)
     keep = frac > 0
     kept = [n for n, k in zip(kept, keep) if k]
     return MirnaUniverse(
@@ -352,7 +360,7 @@ def build_universe(resources: Path) -> MirnaUniverse:
         baseline=frac[keep] / frac[keep].sum(),
         dispersion=disp[keep],
         hairpin_seqs=hairpins,
-        mature_spans=mature_spans,
+        mature_spans=_mature_spans(first_hp, mature, hairpins),
     )
 
 
@@ -644,81 +652,88 @@ def _random_inserts(rng: np.random.Generator, lengths: np.ndarray) -> np.ndarray
     return arr
 
 
-def draw_chunk(
-    model: Model,
-    proportions: np.ndarray,
-    class_frac: dict[str, float],
-    n: int,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Draw ``n`` reads: (sequence matrix, quality matrix, labels, mirna index or -1).
+#: One class's share of a chunk: inserts, lengths, labels, owning miRNA (-1: none),
+#: and whether a biological SNV may be planted (miRNA inserts only).
+_ClassDraw = tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]
 
-    Reads are returned in random order; labels already include ``,seqerr``.
-    """
+
+def _draw_mirna_inserts(model: Model, proportions: np.ndarray, k: int, rng: np.random.Generator) -> _ClassDraw:
+    """``k`` miRNA inserts: reads per miRNA (multinomial), then an isomiR template per read."""
+    per = rng.multinomial(k, proportions)
+    idx = []
+    for m in np.nonzero(per)[0]:
+        rng_idx = model.mirna_ranges[m]
+        idx.append(rng.choice(rng_idx, size=per[m], p=model.mirna.weights[rng_idx]))
+    t = np.concatenate(idx)
+    labels = [model.mirna.labels[i] for i in t]
+    return model.mirna.seqs[t], model.mirna.lengths[t], labels, model.mirna.owner[t], np.ones(k, dtype=bool)
+
+
+def _draw_template_inserts(templates: TemplateSet, k: int, rng: np.random.Generator) -> _ClassDraw:
+    """``k`` inserts of a hairpin or library class, drawn by template weight."""
+    w = templates.weights / templates.weights.sum()
+    t = rng.choice(len(w), size=k, p=w)
+    labels = [templates.labels[i] for i in t]
+    return templates.seqs[t], templates.lengths[t], labels, np.full(k, -1), np.zeros(k, dtype=bool)
+
+
+def _draw_random_inserts(cls: str, k: int, rng: np.random.Generator) -> _ClassDraw:
+    """``k`` random inserts of class ``dimer`` (0-5 nt), ``short`` (6-15) or ``random`` (18-35)."""
+    if cls == "dimer":
+        L = np.where(rng.random(k) < 0.85, 0, rng.integers(1, 6, size=k))
+        name = "adapter"
+    elif cls == "short":
+        L = rng.integers(6, 16, size=k)
+        name = "random"
+    else:
+        L = rng.integers(18, 36, size=k)
+        name = "random"
+    labels = [f"{cls}|{name}|len{x}" for x in L]
+    return _random_inserts(rng, L), L, labels, np.full(k, -1), np.zeros(k, dtype=bool)
+
+
+def _draw_inserts(
+    model: Model, proportions: np.ndarray, class_frac: dict[str, float], n: int, rng: np.random.Generator
+) -> _ClassDraw:
+    """``n`` inserts over all classes (multinomial class counts), returned in random order."""
     classes = [c for c in CLASSES if class_frac[c] > 0]
     p = np.array([class_frac[c] for c in classes])
     counts = rng.multinomial(n, p / p.sum())
-    ins_parts, len_parts, label_parts, owner_parts, snv_ok = [], [], [], [], []
+    parts: list[_ClassDraw] = []
     for cls, k in zip(classes, counts):
         if k == 0:
             continue
         if cls == "mirna":
-            per = rng.multinomial(k, proportions)
-            idx = []
-            for m in np.nonzero(per)[0]:
-                rng_idx = model.mirna_ranges[m]
-                idx.append(rng.choice(rng_idx, size=per[m], p=model.mirna.weights[rng_idx]))
-            t = np.concatenate(idx)
-            ins_parts.append(model.mirna.seqs[t])
-            len_parts.append(model.mirna.lengths[t])
-            label_parts.append([model.mirna.labels[i] for i in t])
-            owner_parts.append(model.mirna.owner[t])
-            snv_ok.append(np.ones(k, dtype=bool))
+            parts.append(_draw_mirna_inserts(model, proportions, k, rng))
         elif cls in model.others:
-            ts = model.others[cls]
-            w = ts.weights / ts.weights.sum()
-            t = rng.choice(len(w), size=k, p=w)
-            ins_parts.append(ts.seqs[t])
-            len_parts.append(ts.lengths[t])
-            label_parts.append([ts.labels[i] for i in t])
-            owner_parts.append(np.full(k, -1))
-            snv_ok.append(np.zeros(k, dtype=bool))
+            parts.append(_draw_template_inserts(model.others[cls], k, rng))
         else:
-            if cls == "dimer":
-                L = np.where(rng.random(k) < 0.85, 0, rng.integers(1, 6, size=k))
-                name = "adapter"
-            elif cls == "short":
-                L = rng.integers(6, 16, size=k)
-                name = "random"
-            else:
-                L = rng.integers(18, 36, size=k)
-                name = "random"
-            ins_parts.append(_random_inserts(rng, L))
-            len_parts.append(L)
-            label_parts.append([f"{cls}|{name}|len{x}" for x in L])
-            owner_parts.append(np.full(k, -1))
-            snv_ok.append(np.zeros(k, dtype=bool))
-    ins = np.concatenate(ins_parts)
-    L = np.concatenate(len_parts).astype(np.int64)
-    labels = [x for part in label_parts for x in part]
-    owner = np.concatenate(owner_parts)
-    can_snv = np.concatenate(snv_ok)
+            parts.append(_draw_random_inserts(cls, k, rng))
+    ins = np.concatenate([part[0] for part in parts])
+    L = np.concatenate([part[1] for part in parts]).astype(np.int64)
+    labels = [x for part in parts for x in part[2]]
+    owner = np.concatenate([part[3] for part in parts])
+    can_snv = np.concatenate([part[4] for part in parts])
     order = rng.permutation(n)
-    ins, L, owner, can_snv = ins[order], L[order], owner[order], can_snv[order]
-    labels = [labels[i] for i in order]
+    return ins[order], L[order], [labels[i] for i in order], owner[order], can_snv[order]
 
-    # biological SNV on miRNA inserts
-    rows = np.nonzero(can_snv & (rng.random(n) < SNV_RATE))[0]
+
+def _plant_snvs(
+    ins: np.ndarray, L: np.ndarray, labels: list[str], can_snv: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Biological SNVs on miRNA inserts (in place), tagged ``iso_snv_seed`` or ``iso_snv``."""
+    rows = np.nonzero(can_snv & (rng.random(len(L)) < SNV_RATE))[0]
     pos = (rng.random(len(rows)) * L[rows]).astype(np.int64)
-    old = ins[rows, pos]
-    old_code = np.searchsorted(BASES, old)
+    old_code = np.searchsorted(BASES, ins[rows, pos])
     ins[rows, pos] = BASES[(old_code + rng.integers(1, 4, size=len(rows))) % 4]
     for r, p_ in zip(rows, pos):
         tag = "iso_snv_seed" if 1 <= p_ <= 6 else "iso_snv"
         head, var = labels[r].rsplit("|", 1)
         labels[r] = f"{head}|{tag}" if var == "canonical" else f"{head}|{var},{tag}"
 
-    # assemble insert + adapter (+ random bases after the adapter for very short inserts)
+
+def _assemble_reads(ins: np.ndarray, L: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Insert + adapter, then random bases after the adapter for very short inserts."""
     col = np.arange(READ_LENGTH)[None, :]
     in_insert = col < L[:, None]
     reads = np.where(in_insert, ins[:, :READ_LENGTH], _TAIL_TABLE[L])
@@ -729,8 +744,11 @@ def draw_chunk(
         beyond = col >= (L[short_rows] + len(ADAPTER))[:, None]
         sub[beyond] = fill[beyond]
         reads[short_rows] = sub
+    return reads
 
-    # qualities: three read-quality levels, lower toward the 3' end, binned
+
+def _draw_qualities(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Binned qualities: three read-quality levels, lower toward the 3' end."""
     level = rng.integers(0, len(_P_TOP), size=n)
     u = _random_bytes(rng, (n, READ_LENGTH))
     qual = np.empty((n, READ_LENGTH), dtype=np.uint8)
@@ -741,7 +759,17 @@ def draw_chunk(
         q[ul < _T_MID[lv]] = _QUAL_BINS[2]
         q[ul < _T_TOP[lv]] = _QUAL_BINS[3]
         qual[rows] = q
-    # substitution errors, 0.1% at the first base rising to 0.5% at the last
+    return qual
+
+
+def _add_sequencing_errors(
+    reads: np.ndarray, qual: np.ndarray, L: np.ndarray, labels: list[str], rng: np.random.Generator
+) -> None:
+    """Substitutions (0.1% at the first base rising to 0.5% at the last) and a few Ns, in place.
+
+    A read whose insert is hit gets ``,seqerr`` on its label.
+    """
+    n = len(reads)
     er_parts, ec_parts = [], []
     for j, pj in enumerate(_P_ERROR):
         k = rng.binomial(n, pj)
@@ -752,7 +780,6 @@ def draw_chunk(
     codes = np.searchsorted(BASES, reads[er, ec])
     reads[er, ec] = BASES[(codes + rng.integers(1, 4, size=len(er))) % 4]
     qual[er, ec] = np.where(rng.random(len(er)) < 0.7, _QUAL_BINS[1], _QUAL_BINS[2])
-    # a few reads with one N
     nrows = np.nonzero(rng.random(n) < N_RATE)[0]
     ncols = rng.integers(0, READ_LENGTH, size=len(nrows))
     reads[nrows, ncols] = ord("N")
@@ -760,6 +787,25 @@ def draw_chunk(
     hit_rows = np.concatenate([er[ec < L[er]], nrows[ncols < L[nrows]]])
     for r in np.unique(hit_rows):
         labels[r] += ",seqerr"
+
+
+def draw_chunk(
+    model: Model,
+    proportions: np.ndarray,
+    class_frac: dict[str, float],
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Draw ``n`` reads: (sequence matrix, quality matrix, labels, mirna index or -1).
+
+    Reads are returned in random order; labels already include ``,seqerr``. The
+    steps draw from ``rng`` in a fixed order, so the same seed gives the same reads.
+    """
+    ins, L, labels, owner, can_snv = _draw_inserts(model, proportions, class_frac, n, rng)
+    _plant_snvs(ins, L, labels, can_snv, rng)
+    reads = _assemble_reads(ins, L, rng)
+    qual = _draw_qualities(n, rng)
+    _add_sequencing_errors(reads, qual, L, labels, rng)
     return reads, qual, labels, owner
 
 
@@ -866,12 +912,9 @@ def fastq_name(sample: str, compresslevel: int) -> str:
     return f"{sample}.fastq.gz" if compresslevel > 0 else f"{sample}.fastq"
 
 
-def write_truth(
-    out: Path, model: Model, truths: Sequence[SampleTruth], fastq_prefix: str, compresslevel: int = 6
-) -> None:
-    """samples.tsv, truth.tsv, truth_counts.tsv and truth_samples.tsv."""
-    u = model.universe
-    samples = pd.DataFrame(
+def _samples_table(truths: Sequence[SampleTruth], fastq_prefix: str, compresslevel: int) -> pd.DataFrame:
+    """samples.tsv: the sample sheet of the simulated cohort."""
+    return pd.DataFrame(
         {
             "sample": [t.spec.sample for t in truths],
             "condition": [t.spec.condition for t in truths],
@@ -882,12 +925,14 @@ def write_truth(
             "description": [t.spec.description for t in truths],
         }
     )
-    write_tsv(samples, out / "samples.tsv")
-    counts = pd.DataFrame({t.spec.sample: t.mirna_counts for t in truths}, index=u.names)
-    counts.index.name = "mirna"
-    counts = counts.sort_index()
-    write_tsv(counts.reset_index(), out / "truth_counts.tsv")
-    # realised fold change: mean per-sample share of miRNA reads, cancer vs control
+
+
+def _planted_truth(model: Model, truths: Sequence[SampleTruth], counts: pd.DataFrame) -> pd.DataFrame:
+    """truth.tsv: planted fold changes and the realised ones.
+
+    The realised fold change is the mean per-sample share of miRNA reads, cancer vs control.
+    """
+    u = model.universe
     share = counts / counts.sum(axis=0)
     cond = {t.spec.sample: t.spec.condition for t in truths}
     bc = [s for s in counts.columns if cond[s] == "breast_cancer"]
@@ -895,7 +940,6 @@ def write_truth(
     rows = []
     index = {n: i for i, n in enumerate(u.names)}
     for name, lfc, review in PLANTED:
-        i = index[name]
         realised = np.nan
         if bc and hc:
             realised = math.log2((share.loc[name, bc].mean() + 1e-12) / (share.loc[name, hc].mean() + 1e-12))
@@ -906,11 +950,16 @@ def write_truth(
                 "direction": "up" if lfc > 0 else "down",
                 "review_marker": "yes" if review else "no",
                 "review_direction": review if review else "NA",
-                "baseline_cpm": u.baseline[i] * 1e6,
+                "baseline_cpm": u.baseline[index[name]] * 1e6,
                 "realised_log2fc": realised,
             }
         )
-    write_tsv(pd.DataFrame(rows).sort_values("mirna").reset_index(drop=True), out / "truth.tsv")
+    return pd.DataFrame(rows).sort_values("mirna").reset_index(drop=True)
+
+
+def _sample_truth(model: Model, truths: Sequence[SampleTruth]) -> pd.DataFrame:
+    """truth_samples.tsv: reads per class and the hemolysis ratio (miR-451a / miR-23a-3p) per sample."""
+    index = {n: i for i, n in enumerate(model.universe.names)}
     srows = []
     for t in truths:
         total = sum(t.class_counts.values())
@@ -929,7 +978,20 @@ def write_truth(
         for c in CLASSES:
             row[f"{c}_reads"] = t.class_counts[c]
         srows.append(row)
-    write_tsv(pd.DataFrame(srows), out / "truth_samples.tsv")
+    return pd.DataFrame(srows)
+
+
+def write_truth(
+    out: Path, model: Model, truths: Sequence[SampleTruth], fastq_prefix: str, compresslevel: int = 6
+) -> None:
+    """samples.tsv, truth.tsv, truth_counts.tsv and truth_samples.tsv."""
+    write_tsv(_samples_table(truths, fastq_prefix, compresslevel), out / "samples.tsv")
+    counts = pd.DataFrame({t.spec.sample: t.mirna_counts for t in truths}, index=model.universe.names)
+    counts.index.name = "mirna"
+    counts = counts.sort_index()
+    write_tsv(counts.reset_index(), out / "truth_counts.tsv")
+    write_tsv(_planted_truth(model, truths, counts), out / "truth.tsv")
+    write_tsv(_sample_truth(model, truths), out / "truth_samples.tsv")
 
 
 # --------------------------------------------------------------------------- CLI

@@ -83,20 +83,21 @@ import yaml
 from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "scripts") not in sys.path:
-    sys.path.insert(0, str(ROOT / "scripts"))
+# The package and the tests' shared helpers, when run as a script.
+for _path in (ROOT / "scripts", ROOT / "tests"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from exomir.kits import get_kit  # noqa: E402
 from exomir.preprocess import TrimSettings, cutadapt_command, find_executable  # noqa: E402
-from exomir.preprocess import trim_and_collapse  # noqa: E402
 from exomir.quantify import (  # noqa: E402
     QuantifySettings,
     build_matrices,
-    quantify_sample,
     read_features,
 )
 from exomir.references import bundled_paths, prepare_references, read_fasta  # noqa: E402
 from exomir.qc import prepare_rna_class_fasta  # noqa: E402
+from support import quantify_into, trim_into  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 TYPES = ("iso_5p", "iso_3p", "iso_add3p", "iso_snv")
@@ -167,18 +168,7 @@ def trim_sample(
     out = workdir / "preprocess"
     out.mkdir(parents=True, exist_ok=True)
     collapsed = out / f"{sample}.collapsed.tsv.gz"
-    trim_and_collapse(
-        sample,
-        [str(fastq)],
-        kit,
-        settings,
-        out_collapsed=str(collapsed),
-        out_stats=str(out / f"{sample}.stats.tsv"),
-        out_lengths=str(out / f"{sample}.lengths.tsv"),
-        out_json=str(out / f"{sample}.cutadapt.json"),
-        out_log=str(out / f"{sample}.cutadapt.log"),
-        threads=1,
-    )
+    trim_into(out, sample, [fastq], kit, settings, threads=1)
     # Same cutadapt command, but the read names (the truth) are kept.
     command = cutadapt_command(
         kit,
@@ -308,21 +298,7 @@ def quantify_samples(
     out = workdir / "quantify"
     assignments, stats = {}, []
     for sample, (collapsed, _reads) in samples.items():
-        quantify_sample(
-            sample=sample,
-            collapsed=collapsed,
-            hairpin_fa=ref["hairpin"],
-            mature_tsv=ref["mature"],
-            index_prefix=ref["index"],
-            out_bam=str(out / f"{sample}.bam"),
-            out_bowtie_log=str(out / f"{sample}.bowtie.log"),
-            out_assignments=str(out / f"{sample}.assignments.tsv.gz"),
-            out_stats=str(out / f"{sample}.stats.tsv"),
-            out_unmapped=str(out / f"{sample}.unmapped.fa.gz"),
-            out_mirgff=str(out / "mirgff" / f"{sample}.gff"),
-            settings=settings,
-            rna_class_indexes=ref["rna_class_indexes"],
-        )
+        quantify_into(out, sample, collapsed, ref, settings, rna_class_indexes=ref["rna_class_indexes"])
         assignments[sample] = pd.read_csv(
             out / f"{sample}.assignments.tsv.gz", sep="\t", keep_default_na=False
         )

@@ -32,7 +32,7 @@ stop() {
 
 start() {
     if [ -s "$STATE/slurmctld.pid" ] && kill -0 "$(cat "$STATE/slurmctld.pid")" 2>/dev/null \
-        && timeout 20 srun -t 1 true 2>/dev/null; then
+        && timeout 600 srun -t 1 true 2>/dev/null; then
         log "already running"
         return 0
     fi
@@ -59,14 +59,17 @@ start() {
     fi
     /usr/sbin/slurmctld
     /usr/sbin/slurmd
-    for _ in $(seq 300); do
-        if timeout 5 srun -t 1 true 2>/dev/null; then
+    # Wait until a job runs: each try may take minutes on a loaded machine (issue 16.5), so the
+    # bound is a deadline (30 min) rather than a count of short tries.
+    local deadline=$((SECONDS + 1800))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        if timeout 600 srun -t 1 true 2>/dev/null; then
             log "running on $host ($cpus CPUs, $mem MB)"
             return 0
         fi
-        sleep 0.2
+        sleep 0.5
     done
-    log "SLURM did not become ready; see $STATE/slurmctld.log and $STATE/slurmd.log"
+    log "SLURM did not become ready in 30 min; see $STATE/slurmctld.log and $STATE/slurmd.log"
     return 1
 }
 

@@ -65,7 +65,7 @@ rule trim_and_collapse:
         min_overlap=config["preprocess"]["min_overlap"],
         use_umi=config["preprocess"]["use_umi"],
     script:
-        "../scripts/trim_collapse.py"
+        "../scripts/trim_and_collapse.py"
 
 
 # All lanes of a sample are streamed into one FastQC run named after the sample,
