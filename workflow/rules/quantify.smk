@@ -29,7 +29,9 @@ rule quantify_sample:
         mem_mb=1500,
         runtime=60,
     params:
-        index_prefix=f"{REF}/bowtie/hairpin",
+        index_prefix=lambda wildcards, input: input.index.removesuffix(
+            BOWTIE_INDEX_SUFFIXES[0]
+        ),
         mismatches=config["quantify"]["mismatches"],
         max_3p_addition=config["quantify"]["max_3p_addition"],
         max_5p_shift=config["quantify"]["max_5p_shift"],
