@@ -47,12 +47,13 @@ def rna_class_index_prefixes(names):
 
 
 def rna_class_index_files(names):
-    """All bowtie index files of the RNA classes ``names``."""
-    return [
-        prefix + suffix
-        for prefix in rna_class_index_prefixes(names)
-        for suffix in QC_INDEX_SUFFIXES
-    ]
+    """One bowtie index file per RNA class of ``names``, standing for the whole index.
+
+    qc_rna_class_index declares all six files, so Snakemake still builds (or rebuilds, when one
+    is missing) every one of them; listing one per class keeps a cohort's DAG small (each listed
+    input costs Snakemake a producer lookup per sample job: issue 21.3).
+    """
+    return [prefix + QC_INDEX_SUFFIXES[0] for prefix in rna_class_index_prefixes(names)]
 
 
 def get_rna_class_index_prefixes():
@@ -60,14 +61,12 @@ def get_rna_class_index_prefixes():
     return rna_class_index_prefixes(QC_RNA_CLASSES)
 
 
-def get_rna_class_indexes(wildcards):
-    """All bowtie index files of all RNA classes (inputs of qc_composition)."""
-    return rna_class_index_files(QC_RNA_CLASSES)
-
-
-def get_spikein_fasta(wildcards):
-    """The optional spike-in FASTA (qc.spikeins) as a list: empty when not configured."""
-    return [config["qc"]["spikeins"]] if config["qc"]["spikeins"] else []
+# Inputs that are the same for every sample are lists, not input functions: Snakemake calls
+# (and inspects) an input function once per job, which a cohort of thousands pays for.
+# The bowtie indexes of all RNA classes, one file each (inputs of qc_composition).
+RNA_CLASS_INDEXES = rna_class_index_files(QC_RNA_CLASSES)
+# The optional spike-in FASTA (qc.spikeins) as a list: empty when not configured.
+SPIKEIN_FASTA = [config["qc"]["spikeins"]] if config["qc"]["spikeins"] else []
 
 
 # Classes quantify_sample checks aligned inserts against (quantify.release_to_better_rna_class).
@@ -81,6 +80,5 @@ def get_release_rna_class_prefixes():
     return rna_class_index_prefixes(RELEASE_RNA_CLASSES)
 
 
-def get_release_rna_class_indexes(wildcards):
-    """All bowtie index files of RELEASE_RNA_CLASSES (inputs of quantify_sample)."""
-    return rna_class_index_files(RELEASE_RNA_CLASSES)
+# The bowtie indexes of RELEASE_RNA_CLASSES, one file each (inputs of quantify_sample).
+RELEASE_RNA_CLASS_INDEXES = rna_class_index_files(RELEASE_RNA_CLASSES)

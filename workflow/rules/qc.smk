@@ -51,8 +51,8 @@ rule qc_composition:
         collapsed="results/preprocess/{sample}.collapsed.tsv.gz",
         quantify_stats="results/quantify/{sample}.stats.tsv",
         unmapped="results/quantify/{sample}.unmapped.fa.gz",
-        indexes=get_rna_class_indexes,
-        spikeins=get_spikein_fasta,
+        indexes=RNA_CLASS_INDEXES,
+        spikeins=SPIKEIN_FASTA,
         # genome mode (issue 22): [] without genome.fasta
         genome_loci=get_genome_loci,
     output:

@@ -6,8 +6,10 @@ rule quantify_sample:
         collapsed="results/preprocess/{sample}.collapsed.tsv.gz",
         hairpin=f"{REF}/hairpin.fa",
         mature=f"{REF}/mature.tsv",
-        index=multiext(f"{REF}/bowtie/hairpin", *BOWTIE_INDEX_SUFFIXES),
-        rna_class_indexes=get_release_rna_class_indexes,
+        # one file stands for the index (rule bowtie_index_hairpins writes all six): fewer
+        # inputs per sample job keep a cohort's DAG fast
+        index=f"{REF}/bowtie/hairpin{BOWTIE_INDEX_SUFFIXES[0]}",
+        rna_class_indexes=RELEASE_RNA_CLASS_INDEXES,
     output:
         bam="results/quantify/{sample}.bam",
         bai="results/quantify/{sample}.bam.bai",
@@ -27,7 +29,7 @@ rule quantify_sample:
         mem_mb=1500,
         runtime=60,
     params:
-        index_prefix=lambda wildcards, input: input.index[0].removesuffix(
+        index_prefix=lambda wildcards, input: input.index.removesuffix(
             BOWTIE_INDEX_SUFFIXES[0]
         ),
         mismatches=config["quantify"]["mismatches"],
