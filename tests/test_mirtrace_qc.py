@@ -39,3 +39,23 @@ def test_rna_type_summary_groups_classes_and_leaves_filtered_reads_out():
         100, 60, 6, 10, 4, 8, 2, 10
     ]
     assert row["mirna_fraction"] == 0.6 and row["unknown_fraction"] == 0.1
+
+
+def test_report_section_tables_from_the_qc_files(tmp_path):
+    from exomir.qc.mirtrace import report_section
+
+    assert report_section(tmp_path) is None  # no QC files: no section
+    qc = tmp_path / "qc"
+    qc.mkdir()
+    rows = [("x", "mirna_mature", "mirna", 60), ("x", "trna", "other_rna", 30), ("x", "unmapped", "unmapped", 10)]
+    rna_type_summary(pd.DataFrame(rows, columns=["sample", "class", "group", "reads"])).to_csv(
+        qc / "rna_types.tsv", sep="\t", index=False
+    )
+    counts = pd.DataFrame({"x": [1500, 500, 0]}, index=["a", "b", "c"])
+    complexity_curve(counts, ["x"]).to_csv(qc / "complexity.tsv", sep="\t", index=False)
+    section = report_section(tmp_path)
+    types, curve = section["rna_types"], section["complexity"]
+    assert types.columns[:4] == ["sample", "passing_reads", "mirna %", "rrna %"]
+    assert [cell[0] for cell in types.rows[0]][:3] == ["x", "100", "60"]
+    assert curve.columns == ["sample", "1,000 reads", "full depth"]
+    assert [cell[1] for cell in curve.rows[0]][1:] == ["2.0", "2.0"]  # sort values

@@ -16,6 +16,7 @@ from exomir.rna_libraries import (
     deduplicate,
     hairpin_words,
     is_low_complexity,
+    mitochondrial_records,
     reverse_complement,
 )
 
@@ -57,7 +58,7 @@ def test_release_rule_artifact_first_then_fewer_edits_ties_stay_mirna():
     assert release_class(S1_U2_READ, [("snrna", "RNU2-1", 1)], 1, True) is None
 
 
-def test_overlap_decisions_keep_documented_and_embedded_mask_the_rest():
+def test_overlap_decisions_keep_documented_embedded_and_look_alikes_mask_snrna_copies_and_whole_matures():
     u2 = LibraryRecord("snrna", "RNU2-1", 2, "ACGT")
     pseudo = LibraryRecord("snrna", "RNU2-6P", 1, "ACGT")
     other = LibraryRecord("snrna", "RNU6-346P", 1, "ACGT")
@@ -65,7 +66,21 @@ def test_overlap_decisions_keep_documented_and_embedded_mask_the_rest():
     assert decide(pseudo, "hsa-mir-1246", 19, 73)[0] == "mask"  # only the functional RNU2-1 is documented
     assert decide(other, "hsa-mir-548t", 23, 74)[0] == "mask"
     assert decide(LibraryRecord("snorna", "SNORA81", 1, "A"), "hsa-mir-1248", 103, 106)[0] == "keep"  # 0.97
-    assert decide(LibraryRecord("snorna", "SNORA2C", 1, "A"), "hsa-mir-1291", 75, 87)[0] == "mask"  # 0.86
+    # a partial overlap with a snoRNA/tRNA/rRNA: the release rule judges each read (fewer edits wins)
+    assert decide(LibraryRecord("snorna", "SNORA2C", 1, "A"), "hsa-mir-1291", 75, 87)[0] == "keep"  # 0.86
+    assert decide(LibraryRecord("trna", "tRNA-Pro-AGG-1-1", 1, "A"), "hsa-mir-4448", 20, 61)[0] == "keep"
+    # ... unless the record holds the whole mature exactly (isomiRs templated on it would leave)
+    assert decide(LibraryRecord("rrna", "MT-RNR2", 1, "A"), "hsa-mir-4485", 51, 71, whole_mature=True)[0] == "mask"
+
+
+def test_mitochondrial_records_follow_the_rcrs_strands_and_get_cca():
+    rcrs = dict(iter_fasta(LIBRARIES / "sources" / "NC_012920.1_rCRS.fa.gz"))["NC_012920.1"]
+    records = {gene: dna for genes in mitochondrial_records(rcrs).values() for gene, dna in genes}
+    assert len(records) == 24 and len(records["MT-RNR2"]) == 1558  # 1671-3229 without the 3107 placeholder
+    assert records["MT-TM"] == "AGTAAGGTCAGCTAAATAAGCTATCGGGCCCATACCCCGAAAATGTTGGTTATACCCTTCCCGTACTACCA"
+    assert records["MT-TQ"].startswith("TAGGATGGGGTGTGATAGGTGG")  # L strand: reverse complement
+    trna = dict(iter_fasta(LIBRARIES / "human" / "trna.fa.gz"))
+    assert trna["trna|MT-TM"] == records["MT-TM"]
 
 
 def test_masking_replaces_only_the_shared_words_with_n():
@@ -100,7 +115,7 @@ def test_bundled_u2_library_explains_the_serum_read_exactly():
     overlaps = pd.read_csv(LIBRARIES / "human" / "hairpin_overlaps.tsv", sep="\t")
     u2 = overlaps[(overlaps["record"] == "snrna|RNU2-1|x2") & (overlaps["hairpin"] == "hsa-mir-1246")]
     assert list(u2["decision"]) == ["keep"]
-    assert (overlaps["decision"] == "keep").sum() == 16 and (overlaps["decision"] == "mask").sum() == 173
+    assert (overlaps["decision"] == "keep").sum() == 103 and (overlaps["decision"] == "mask").sum() == 90
     # miR-1290 lies in the documented U2 fragment region: kept with it, so the S1 read stays explained
     u2_1290 = overlaps[(overlaps["record"] == "snrna|RNU2-1|x2") & (overlaps["hairpin"] == "hsa-mir-1290")]
     assert list(u2_1290["decision"]) == ["keep"]

@@ -44,6 +44,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from exomir.adapter_recovery import RecoverySettings, recover_adapter_errors
 from exomir.errors import ExomirInputError
 from exomir.fastq_check import check_sample_fastqs, explain_cutadapt_error
 from exomir.io import atomic_open, atomic_path
@@ -91,6 +92,8 @@ class TrimSettings:
     min_overlap: int = 3
     use_umi: bool = True
     cutadapt: str = "cutadapt"
+    #: second search for adapters with too many errors (:mod:`exomir.adapter_recovery`)
+    recovery: RecoverySettings = RecoverySettings()
 
     def __post_init__(self) -> None:
         if self.min_length < 1 or self.max_length < self.min_length:
@@ -410,6 +413,7 @@ def trim_and_collapse(
             counts, cutadapt_log = _run_cutadapt(cmd, feeder, dedup, log_tmp, fastqs, sample)
             with open(json_tmp, encoding="utf-8") as handle:
                 report = json.load(handle)
+            counts = recover_adapter_errors(counts, kit, settings)
             counts = clip_3p(counts, kit.clip_3p)
             result = summarise(sample, kit, settings, counts, report, dedup)
             check_accounting(result.stats, int(report["read_counts"]["output"]), dedup)

@@ -31,6 +31,7 @@ import yaml
 from markupsafe import Markup
 
 import exomir
+from exomir.qc.mirtrace import report_section as mirtrace_report_section
 from exomir.errors import ExomirInputError
 from exomir.genome.report_section import novel_report
 from exomir.io import atomic_open, read_tsv
@@ -652,6 +653,7 @@ def build_context(
         "design": str(diffexp_cfg.get("design", "")),
         "cohort": _cohort(sheet, results),
         "qc": _qc(results, sample_ids),
+        "mirtrace": mirtrace_report_section(results),
         "contrasts": contrast_ctx,
         "versions": tool_versions(results, sample_ids, extra_versions),
         "checksums": _checksums(results, species) if species else None,

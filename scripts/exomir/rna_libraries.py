@@ -2,7 +2,8 @@
 
 The libraries in ``resources/rna_classes/human/`` are built once (by a maintainer, not at run
 time) from the Ensembl GRCh38 ncRNA records listed in ``resources/rna_classes/README.md``:
-``python -m exomir.rna_libraries SOURCE.fa.gz HAIRPINS.fa.gz MATURES.fa.gz resources/rna_classes/human``.
+``python -m exomir.rna_libraries SOURCE.fa.gz HAIRPINS.fa.gz MATURES.fa.gz resources/rna_classes/human
+resources/rna_classes/sources/NC_012920.1_rCRS.fa.gz``.
 
 Per class (``trna``, ``rrna``, ``snrna``, ``snorna``) identical sequences are stored once (the
 header keeps the first gene symbol in sorted order and the number of genes sharing it), tRNAs get
@@ -47,6 +48,12 @@ KNOWN_NON_MIRNA_ORIGINS: Mapping[str, tuple[str, str, str]] = {
         "doi:10.1080/15476286.2019.1585738 (Xu et al. 2019, RNA Biol 16:770-784)",
     ),
 }
+
+#: Classes whose undocumented overlaps are masked: the Ensembl snRNA records are mostly pseudogenes
+#: and unnamed copies (RNU2-17P, RNU6-346P, ...) whose similarity to a miRNA says nothing about the
+#: read's origin. Overlaps with tRNA, rRNA and snoRNA records are kept: a read they explain with
+#: fewer edits than any hairpin is a fragment of that RNA (the release rule's purpose).
+MASKED_CLASSES = frozenset({"snrna"})
 
 #: An overlap covering at least this share of the hairpin means the miRBase locus lies inside
 #: the RNA gene (an rRNA-embedded or snoRNA-derived entry): the RNA may explain its reads.
@@ -165,10 +172,14 @@ def overlaps(record: LibraryRecord, words: Mapping[str, set[str]]) -> dict[str, 
     return found
 
 
-def decide(record: LibraryRecord, hairpin: str, span: int, hairpin_length: int) -> tuple[str, str]:
+def decide(
+    record: LibraryRecord, hairpin: str, span: int, hairpin_length: int, whole_mature: bool = False
+) -> tuple[str, str]:
     """(``keep`` or ``mask``, reason) for one record-hairpin overlap (see the module docstring).
 
-    ``span`` is the length of the record stretch shared with the hairpin (first to last shared nt).
+    ``span`` is the length of the record stretch shared with the hairpin (first to last shared nt);
+    ``whole_mature``: the record holds a whole mature sequence of the hairpin exactly (isomiR reads
+    of the miRNA templated on the RNA would then be released).
     """
     known = KNOWN_NON_MIRNA_ORIGINS.get(hairpin)
     if known is not None and re.match(known[0], record.gene.split("~")[0]):
@@ -177,7 +188,16 @@ def decide(record: LibraryRecord, hairpin: str, span: int, hairpin_length: int) 
         return "keep", (
             f"embedded entry: {span} of the {hairpin_length} hairpin nt lie in this {record.rna_class} record"
         )
-    return "mask", "partial overlap, no documented non-miRNA origin: the miRNA wins (shared stretch masked)"
+    if record.rna_class in MASKED_CLASSES:
+        return "mask", (
+            f"{record.rna_class} pseudogene or gene copy, no documented origin: the miRNA wins (shared stretch masked)"
+        )
+    if whole_mature:
+        return "mask", "holds the whole mature, no documented origin: the miRNA wins (stretch masked)"
+    return "keep", (
+        f"partial 18-nt overlap with a {record.rna_class}: released only when the {record.rna_class} explains a "
+        "read with fewer edits (tRNA/rRNA look-alikes such as tRNA-Leu 3' ends vs hsa-miR-1260a)"
+    )
 
 
 def near_mature_hits(
@@ -223,12 +243,18 @@ def apply_overlap_rule(
     for record in records:
         sequence = list(record.sequence)
         shared = overlaps(record, words)
-        for hairpin, stretches in (near or {}).get(record.name, {}).items():
+        overlaps_exact = {hairpin: list(hits) for hairpin, hits in shared.items()}
+        near_here = (near or {}).get(record.name, {})
+        for hairpin, stretches in near_here.items():
             shared.setdefault(hairpin, []).extend(stretches)
         decided = []
         for hairpin, hits in sorted(shared.items()):
             first, last = min(i for i, _ in hits), max(i + n for i, n in hits)
-            decided.append([hairpin, hits, first, last, *decide(record, hairpin, last - first, hairpin_lengths.get(hairpin, 10**6))])
+            # exact whole-mature words are the non-18-nt hits of overlaps(); near_here stretches
+            # (1-2 mismatches) are look-alikes the release rule may judge (tRNA-Pro vs miR-4448)
+            whole = any(n != WORD for _, n in overlaps_exact.get(hairpin, ()))
+            verdict = decide(record, hairpin, last - first, hairpin_lengths.get(hairpin, 10**6), whole)
+            decided.append([hairpin, hits, first, last, *verdict])
         kept = [(h, f, la) for h, _, f, la, d, why in decided if d == "keep" and why.startswith("documented")]
         for row in decided:  # a stretch inside a documented fragment region shares its origin
             inside = [h for h, f, la in kept if row[4] == "mask" and row[2] < la and f < row[3]]
@@ -243,6 +269,43 @@ def apply_overlap_rule(
     return out, rows
 
 
+#: Human mitochondrial rRNA and tRNA loci on the rCRS (NC_012920.1, 1-based, inclusive; ``H``
+#: heavy-strand transcript = the sequence as numbered, ``L`` = its reverse complement), from the
+#: locus table of Bio::Mitomaster 0.10 (``SpeciesRef.pm``), whose positions after the rCRS 3107
+#: placeholder are one lower than the rCRS numbering: +1 applied there (checked: MT-TM 4402-4469
+#: holds the tRNA-Met sequence, MT-TG 9991-10058 as in the RefSeq NC_012920.1 annotation).
+MT_LOCI: tuple[tuple[str, str, int, int, str], ...] = (
+    ("rrna", "MT-RNR1", 648, 1601, "H"), ("rrna", "MT-RNR2", 1671, 3229, "H"),
+    ("trna", "MT-TF", 577, 647, "H"), ("trna", "MT-TV", 1602, 1670, "H"), ("trna", "MT-TL1", 3230, 3304, "H"),
+    ("trna", "MT-TI", 4263, 4331, "H"), ("trna", "MT-TQ", 4329, 4400, "L"), ("trna", "MT-TM", 4402, 4469, "H"),
+    ("trna", "MT-TW", 5512, 5579, "H"), ("trna", "MT-TA", 5587, 5655, "L"), ("trna", "MT-TN", 5657, 5729, "L"),
+    ("trna", "MT-TC", 5761, 5826, "L"), ("trna", "MT-TY", 5826, 5891, "L"), ("trna", "MT-TS1", 7446, 7516, "L"),
+    ("trna", "MT-TD", 7518, 7585, "H"), ("trna", "MT-TK", 8295, 8364, "H"), ("trna", "MT-TG", 9991, 10058, "H"),
+    ("trna", "MT-TR", 10405, 10469, "H"), ("trna", "MT-TH", 12138, 12206, "H"), ("trna", "MT-TS2", 12207, 12265, "H"),
+    ("trna", "MT-TL2", 12266, 12336, "H"), ("trna", "MT-TE", 14674, 14742, "L"), ("trna", "MT-TT", 15888, 15953, "H"),
+    ("trna", "MT-TP", 15955, 16023, "L"),
+)
+
+#: rCRS position of the placeholder base (``N``) that keeps the old Cambridge numbering.
+RCRS_PLACEHOLDER = 3107
+
+
+def mitochondrial_records(rcrs: str) -> dict[str, list[tuple[str, str]]]:
+    """(gene, DNA) per class of the mitochondrial rRNAs and tRNAs (:data:`MT_LOCI`) of the rCRS.
+
+    The placeholder at 3107 is not a base of the RNA and is dropped; tRNAs get the 3' CCA added
+    after transcription, as the nuclear ones.
+    """
+    by_class: dict[str, list[tuple[str, str]]] = {}
+    for rna_class, gene, start, end, strand in MT_LOCI:
+        locus = "".join(
+            base for position, base in enumerate(rcrs[start - 1 : end], start) if position != RCRS_PLACEHOLDER
+        )
+        dna = locus if strand == "H" else reverse_complement(locus)
+        by_class.setdefault(rna_class, []).append((gene, dna + ("CCA" if rna_class == "trna" else "")))
+    return by_class
+
+
 def write_library(records: Sequence[LibraryRecord], path: str | Path) -> None:
     """Gzipped FASTA, one line per sequence (deterministic bytes: gzip mtime 0)."""
     with atomic_open(path, "wt") as handle:
@@ -251,9 +314,18 @@ def write_library(records: Sequence[LibraryRecord], path: str | Path) -> None:
 
 
 def build(
-    source: str | Path, hairpin_fasta: str | Path, mature_fasta: str | Path, out_dir: str | Path, species: str = "hsa"
+    source: str | Path,
+    hairpin_fasta: str | Path,
+    mature_fasta: str | Path,
+    out_dir: str | Path,
+    rcrs_fasta: str | Path | None = None,
+    species: str = "hsa",
 ) -> None:
-    """Write ``{class}.fa.gz`` per class and ``hairpin_overlaps.tsv`` into ``out_dir``."""
+    """Write ``{class}.fa.gz`` per class and ``hairpin_overlaps.tsv`` into ``out_dir``.
+
+    ``rcrs_fasta`` (the human mitochondrial genome, rCRS) adds the mitochondrial rRNAs and tRNAs
+    (:func:`mitochondrial_records`) to the ``rrna`` and ``trna`` classes.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     hairpins = [(n, s) for n, s in iter_fasta(hairpin_fasta) if n.startswith(f"{species}-")]
@@ -262,7 +334,12 @@ def build(
     for word, names in mature_words(matures).items():
         words.setdefault(word, set()).update(names)
     all_rows = []
-    for rna_class, records in sorted(read_source(source).items()):
+    sources = read_source(source)
+    if rcrs_fasta is not None:
+        ((_name, rcrs),) = iter_fasta(rcrs_fasta)
+        for rna_class, records in mitochondrial_records(rcrs.upper()).items():
+            sources.setdefault(rna_class, []).extend(records)
+    for rna_class, records in sorted(sources.items()):
         lengths = {name: len(seq) for name, seq in hairpins}
         unique = deduplicate(rna_class, records)
         library, rows = apply_overlap_rule(unique, words, lengths, near_mature_hits(unique, matures))
@@ -275,8 +352,6 @@ def build(
             handle.write("\t".join(map(str, row)) + "\n")
 
 
-if __name__ == "__main__":  # pragma: no cover - maintainer tool
-    build(*sys.argv[1:5])
 
 
 # --------------------------------------------------------------------------- artefact library
@@ -329,3 +404,7 @@ def is_low_complexity(sequence: str, max_base_share: float = 0.8, min_distinct_d
         return True
     dimers = {sequence[i : i + 2] for i in range(len(sequence) - 1)}
     return len(dimers) < min_distinct_dimers
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer tool
+    build(*sys.argv[1:6])

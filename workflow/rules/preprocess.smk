@@ -64,6 +64,9 @@ rule trim_and_collapse:
         error_rate=config["preprocess"]["error_rate"],
         min_overlap=config["preprocess"]["min_overlap"],
         use_umi=config["preprocess"]["use_umi"],
+        adapter_recovery=config["preprocess"]["adapter_recovery"],
+        recovery_error_rate=config["preprocess"]["recovery_error_rate"],
+        recovery_min_overlap=config["preprocess"]["recovery_min_overlap"],
     script:
         "../scripts/trim_and_collapse.py"
 

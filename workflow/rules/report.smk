@@ -82,6 +82,8 @@ rule exomir_report:
         flags="results/qc/sample_flags.tsv",
         composition="results/qc/composition.tsv",
         hemolysis="results/qc/hemolysis.tsv",
+        rna_types="results/qc/rna_types.tsv",
+        complexity="results/qc/complexity.tsv",
         preprocess_stats=expand("results/preprocess/{sample}.stats.tsv", sample=SAMPLES),
         quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
         de_samples=DIFFEXP_SAMPLES_TSV,

@@ -1,5 +1,6 @@
 """Rule trim_and_collapse: see exomir.preprocess.trim_and_collapse."""
 
+from exomir.adapter_recovery import RecoverySettings
 from exomir.kits import chosen_kit
 from exomir.logutil import log_to
 from exomir.preprocess import TrimSettings, trim_and_collapse
@@ -20,6 +21,11 @@ with log_to(snakemake.log[0]):
         error_rate=snakemake.params.error_rate,
         min_overlap=snakemake.params.min_overlap,
         use_umi=snakemake.params.use_umi,
+        recovery=RecoverySettings(
+            enabled=snakemake.params.adapter_recovery,
+            min_overlap=snakemake.params.recovery_min_overlap,
+            error_rate=snakemake.params.recovery_error_rate,
+        ),
     )
     trim_and_collapse(
         sample=snakemake.wildcards.sample,

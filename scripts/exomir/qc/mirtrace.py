@@ -89,3 +89,35 @@ def complexity_curve(mature_counts: pd.DataFrame, samples: Sequence[str]) -> pd.
         for sampled in [p for p in CURVE_POINTS if p < depth] + [depth]:
             rows.append((sample, sampled, round(expected_detected(counts, sampled), 2)))
     return pd.DataFrame(rows, columns=["sample", "reads_sampled", "mirnas_detected"])
+
+
+def report_section(results_dir) -> dict | None:
+    """Biomarker-report data of the miRTrace-style QC (partial ``mirtrace_qc.html.j2``), or None.
+
+    ``rna_types``: per sample, the RNA-type fractions of the passing reads (percent, 1 decimal);
+    ``complexity``: per sample, the expected number of distinct miRNAs at each subsample size of
+    ``complexity.tsv`` (one column per size, the full depth last).
+    """
+    from pathlib import Path
+
+    from exomir.report import Table  # report builds the context; imported here to keep qc light
+
+    qc = Path(results_dir) / "qc"
+    if not (qc / "rna_types.tsv").exists() or not (qc / "complexity.tsv").exists():
+        return None
+    types = pd.read_csv(qc / "rna_types.tsv", sep="\t", dtype={"sample": str})
+    shares = types[["sample", "passing_reads"]].copy()
+    for name in RNA_TYPES:
+        shares[f"{name} %"] = (100 * types[f"{name}_fraction"].fillna(0)).round(1)
+    curve = pd.read_csv(qc / "complexity.tsv", sep="\t", dtype={"sample": str})
+    depth = curve.groupby("sample", sort=False)["reads_sampled"].transform("max")
+    curve["column"] = [
+        "full depth" if s == d else f"{s:,} reads" for s, d in zip(curve["reads_sampled"], depth)
+    ]
+    wide = curve.pivot_table(index="sample", columns="column", values="mirnas_detected", sort=False)
+    columns = [c for c in dict.fromkeys(curve["column"]) if c != "full depth"] + ["full depth"]
+    wide = wide.reindex(index=list(dict.fromkeys(curve["sample"])), columns=columns).reset_index()
+    return {
+        "rna_types": Table.from_frame("mirtrace-rna-types", shares),
+        "complexity": Table.from_frame("mirtrace-complexity", wide),
+    }
