@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 import pytest
 
@@ -103,3 +104,24 @@ def test_sensitivity_rule():
     nan = float("nan")
     assert list(sensitivity([0.01, 0.01, 0.5, nan, 0.05], [0.2, 0.05, 0.01, 0.01, nan], 0.1)) == [
         "yes", "no", "", "", "yes"]
+
+
+def test_report_notes_summarise_the_check(tmp_path):
+    from exomir.diffexp import LFC_NOTE
+    from exomir.diffexp.report_section import report_notes
+
+    results = run(tmp_path, GRADIENT, "counts.tsv", "~ condition", CASE)
+    (tmp_path / "diffexp" / "case_vs_control").mkdir(parents=True)
+    results.reset_index().to_csv(tmp_path / "diffexp" / "case_vs_control" / "results.tsv", sep="\t", index=False)
+    notes = report_notes(tmp_path, ["case_vs_control", "absent"])
+    assert notes["case_vs_control"]["hemolysis"] == {"status": "assessed", "n_calls": 8, "n_lost": 4, "lost": [
+        "hsa-miR-16-5p", "hsa-miR-486-5p", "hsa-miR-451a", "hsa-miR-92a-3p"]}
+    assert notes["absent"]["hemolysis"]["status"] == "absent"
+    assert notes["case_vs_control"]["lfc_note"] == LFC_NOTE
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "workflow" / "report")), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    html = env.get_template("diffexp_notes.html.j2").render(
+        c={"name": "case_vs_control", "anchor": "c-case_vs_control"}, diffexp_notes=notes)
+    assert "4 of 8 calls of the model without the hemolysis covariate lose significance" in html
+    assert "hsa-miR-16-5p, hsa-miR-486-5p, hsa-miR-451a, hsa-miR-92a-3p" in html
+    assert "log2FoldChange_shrunk is the same effect shrunken" in html
