@@ -781,13 +781,15 @@ def coefficients_for(fit: Fit, contrast: Contrast) -> tuple[pd.DataFrame, pd.Dat
 def shrunk_lfc(fit: Fit, contrast: Contrast, settings: DiffexpSettings) -> pd.Series:
     """pyDESeq2's apeGLM-like shrunken log2 fold change of the contrast (NA if off), from the one fit."""
     from pydeseq2.ds import DeseqStats
+    from threadpoolctl import threadpool_limits
 
     if not settings.shrink:
         return pd.Series(np.nan, index=fit.dds.var_names)
     design, lfc = coefficients_for(fit, contrast)
     coefficient = f"{contrast.factor}[T.{contrast.level}]"
     unit = (np.asarray(design.columns) == coefficient).astype(float)
-    with warnings.catch_warnings(record=True) as caught:
+    # one BLAS thread, as for the fit (exomir.diffexp.model.fit_dataset): one small optimisation per gene
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1):
         warnings.simplefilter("always")
         stats = DeseqStats(fit.dds, contrast=unit, alpha=settings.alpha, n_cpus=settings.n_cpus, quiet=True)
         stats.design_matrix, stats.LFC = design, lfc.copy()
