@@ -192,8 +192,8 @@ def test_failed_samples_excluded_or_kept_and_marked(tmp_path):
 def run_stage(out: Path, flags: Path) -> None:
     config = settings(CASE_VS_CONTROL, design="~ batch + condition", top_n=5)
     run_cohort(SIMULATED / "counts.tsv", SIMULATED / "samples.tsv", flags, True, config, out)
-    run_contrast(SIMULATED / "counts.tsv", out / "samples.tsv", out / "vst.tsv", config, "case_vs_control",
-                 out / "case_vs_control")
+    run_contrast(out / "case_vs_control" / "results.tsv", out / "samples.tsv", out / "vst.tsv", config,
+                 "case_vs_control", out / "case_vs_control")
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +227,7 @@ def test_results_table_follows_the_contract(stage_outputs):
     results = pd.read_csv(stage_outputs / "a" / "case_vs_control" / "results.tsv", sep="\t")
     assert list(results.columns) == [
         "mirna", "baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj", "log2FoldChange_shrunk",
-        "filter", "mean_norm_case", "mean_norm_control", "note",
+        "filter", "mean_norm_case", "mean_norm_control", "hemolysis_sensitive", "note",
     ]
     assert len(results) == 40  # every miRNA of the matrix is a row
     key = list(zip(results["padj"].fillna(np.inf), results["pvalue"].fillna(np.inf), results["mirna"]))
@@ -301,3 +301,32 @@ def test_demo_true_counts_recover_the_planted_changes(tmp_path):
     assert len(called - planted) / len(called) <= 0.15
     signs = np.sign(results.loc[sorted(tested_planted), "log2FoldChange"])
     assert (signs == np.sign(truth.loc[sorted(tested_planted), "log2fc"])).all()
+
+
+# --------------------------------------------------------------------------- one fit per design
+
+
+def test_one_fit_serves_every_contrast_and_the_vst(tmp_path, monkeypatch):
+    """Two contrasts with different references and the VST come from one fit (issue 19 item 4).
+
+    The reversed contrast is tested and shrunk on the same fit re-expressed with its own
+    baseline; it matches a separate fit with that baseline (the former per-contrast refit).
+    """
+    import exomir.diffexp.model as model
+
+    fits = []
+    real = model.fit_dataset
+    monkeypatch.setattr(model, "fit_dataset", lambda *a, **k: fits.append(a[2]) or real(*a, **k))
+    reverse = {"name": "control_vs_case", "factor": "condition", "level": "control", "reference": "case"}
+    config = DiffexpSettings.from_config({"design": "~ batch + condition", "n_cpus": 1, "hemolysis_check": False,
+                                          "contrasts": [CASE_VS_CONTROL, reverse]})
+    run_cohort(SIMULATED / "counts.tsv", SIMULATED / "samples.tsv", None, True, config, tmp_path)
+    assert fits == ["~ batch + condition"]  # cohort tables, VST and both contrasts: one fit
+    served = pd.read_csv(tmp_path / "control_vs_case" / "results.tsv", sep="\t").set_index("mirna")
+    forward = pd.read_csv(tmp_path / "case_vs_control" / "results.tsv", sep="\t").set_index("mirna")
+    counts, samples, keep = prepare(SIMULATED / "counts.tsv", SIMULATED / "samples.tsv", None, True, config)
+    alone = contrast_results(counts, samples, config, config.contrasts[1], keep).set_index("mirna").loc[served.index]
+    assert np.allclose(served["log2FoldChange"], -forward.loc[served.index, "log2FoldChange"], atol=1e-6)
+    assert np.allclose(served["log2FoldChange"], alone["log2FoldChange"], atol=1e-4)
+    assert np.allclose(served["padj"], alone["padj"], rtol=1e-3)
+    assert np.allclose(served["log2FoldChange_shrunk"], alone["log2FoldChange_shrunk"], atol=1e-3)

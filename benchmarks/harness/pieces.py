@@ -73,6 +73,7 @@ settings = DiffexpSettings(contrasts=(Contrast("bc_vs_hc", "condition", "breast_
 if step == "fit":
     run_cohort(counts, sheet, None, False, settings, out)
 else:
-    run_contrast(counts, out + "/samples.tsv", out + "/vst.tsv", settings, "bc_vs_hc", out + "/bc_vs_hc")
+    # the fit already wrote the contrast's results.tsv (one fit per design); this step draws its plots
+    run_contrast(out + "/bc_vs_hc/results.tsv", out + "/samples.tsv", out + "/vst.tsv", settings, "bc_vs_hc", out + "/bc_vs_hc")
 """.replace("{threads}", str(THREADS))
 

@@ -31,10 +31,11 @@ import yaml
 from markupsafe import Markup
 
 import exomir
-from exomir.qc.mirtrace import report_section as mirtrace_report_section
+from exomir.diffexp.report_section import report_notes
 from exomir.errors import ExomirInputError
 from exomir.genome.report_section import novel_report
 from exomir.io import atomic_open, read_tsv
+from exomir.qc.mirtrace import report_section as mirtrace_report_section
 from exomir.report_evidence import (
     cohort_overview,
     findings,
@@ -664,6 +665,7 @@ def build_context(
         "multiqc_href": multiqc_href,
         "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
         "novel": novel_report(results),  # genome mode (issue 22): None without a genome
+        "diffexp_notes": report_notes(results, [str(name) for name in contrasts]),
     }
     evidence, evidence_data = _evidence(results)
     context.update(evidence)

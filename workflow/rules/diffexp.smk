@@ -1,4 +1,5 @@
-# Differential expression of mature miRNAs with pyDESeq2: one cohort fit, then one test per contrast.
+# Differential expression of mature miRNAs with pyDESeq2: one cohort fit serves the cohort tables,
+# the VST and every contrast's test (plus the hemolysis check's second design); then plots per contrast.
 
 
 rule diffexp_fit:
@@ -6,6 +7,7 @@ rule diffexp_fit:
         counts="results/quantify/mature_counts.tsv",
         sample_sheet=config["samples"],
         flags="results/qc/sample_flags.tsv",
+        hemolysis="results/qc/hemolysis.tsv",
     output:
         samples="results/diffexp/samples.tsv",
         size_factors="results/diffexp/size_factors.tsv",
@@ -30,6 +32,11 @@ rule diffexp_fit:
             caption="../report/dispersion.rst",
             category="2. Differential expression",
         ),
+        results=report(
+            expand("results/diffexp/{contrast}/results.tsv", contrast=CONTRASTS),
+            caption="../report/diffexp_results.rst",
+            category="2. Differential expression",
+        ),
     log:
         "logs/diffexp_fit/diffexp_fit.log",
     conda:
@@ -48,16 +55,10 @@ rule diffexp_fit:
 
 rule diffexp_contrast:
     input:
-        counts="results/quantify/mature_counts.tsv",
+        results="results/diffexp/{contrast}/results.tsv",
         samples="results/diffexp/samples.tsv",
         vst="results/diffexp/vst.tsv",
     output:
-        results=report(
-            "results/diffexp/{contrast}/results.tsv",
-            caption="../report/diffexp_results.rst",
-            category="2. Differential expression",
-            subcategory="{contrast}",
-        ),
         top="results/diffexp/{contrast}/top_mirnas.tsv",
         ma_svg=report(
             "results/diffexp/{contrast}/ma.svg",
@@ -86,7 +87,7 @@ rule diffexp_contrast:
         mem_mb=4000,
         runtime=30,
     params:
-        outdir=lambda wildcards, output: os.path.dirname(output.results),
+        outdir=lambda wildcards, output: os.path.dirname(output.top),
         diffexp=config["diffexp"],
     script:
         "../scripts/diffexp_contrast.py"

@@ -7,7 +7,7 @@ with log_to(snakemake.log[0]):
     section = dict(snakemake.params.diffexp)
     section["n_cpus"] = min(int(section.get("n_cpus", 1)), snakemake.threads)
     run_contrast(
-        counts_tsv=snakemake.input.counts,
+        results_tsv=snakemake.input.results,
         samples_tsv=snakemake.input.samples,
         vst_tsv=snakemake.input.vst,
         settings=DiffexpSettings.from_config(section),

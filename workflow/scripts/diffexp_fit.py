@@ -13,4 +13,5 @@ with log_to(snakemake.log[0]):
         exclude_failed=bool(snakemake.params.exclude_failed),
         settings=DiffexpSettings.from_config(section),
         outdir=snakemake.params.outdir,
+        hemolysis_tsv=snakemake.input.hemolysis,
     )

@@ -3,30 +3,37 @@
 The stage has two steps:
 
 * :func:`run_cohort` (rule ``diffexp_fit``): chooses the samples (QC exclusion),
-  checks the design and every contrast before any computation, prefilters
-  miRNAs, fits size factors and dispersions, and writes the cohort tables
-  (samples, size factors, normalized counts, VST, PCA, sample distances,
-  dispersions) and plots.
-* :func:`run_contrast` (rule ``diffexp_contrast``): refits the same model with
-  the contrast's reference level as the baseline, runs the Wald test, Cook's
-  outlier handling, independent filtering and Benjamini-Hochberg adjustment,
-  shrinks the contrast's log2 fold change with pyDESeq2's apeGLM-like prior,
-  and writes ``results.tsv`` and the contrast plots.
+  checks the design and every contrast before any computation, fits the model
+  once (size factors, dispersions, coefficients, Cook's refit), and from that one
+  fit writes the cohort tables (samples, size factors, normalized counts, VST,
+  PCA, sample distances, dispersions), the plots, and every contrast's
+  ``results.tsv`` (Wald test, Cook's filter, independent filtering,
+  Benjamini-Hochberg, apeGLM-like shrinkage, hemolysis sensitivity).
+* :func:`run_contrast` (rule ``diffexp_contrast``): the contrast's plots and its
+  top-miRNA table, from ``results.tsv`` and the VST.
 
-Refitting per contrast costs about a second for a miRNA matrix and makes the
-contrast a coefficient of the model, which the apeGLM-like shrinkage requires
-(as ``lfcShrink(type="apeglm", coef=...)`` does in R). Releveling does not change
-size factors, dispersions or fitted means, so the unshrunk results equal a test
-of the contrast on the cohort fit.
+One fit per design (issue 19): the cohort fit's baseline of each factor is the
+reference of the first contrast on it, so that contrast is a model coefficient
+(as ``lfcShrink(type="apeglm", coef=...)`` needs in R). A contrast with another
+reference is tested with its contrast vector on the same fit (R's
+``results(contrast=...)``), and shrunk on the same fit re-expressed with its
+reference as baseline (a change of coordinates, ``b' = T b``: size factors,
+dispersions and fitted means do not change, so nothing is refitted). The VST uses
+the fit's trend (R ``varianceStabilizingTransformation(blind = FALSE)``). A
+second fit is made only for a second design: the hemolysis check
+(:mod:`exomir.diffexp.hemolysis`) fits the design with and without the
+hemolysis covariate.
 
 Defaults follow R DESeq2 1.38 rather than pyDESeq2 0.5.4 where the two differ:
 ``alpha`` is 0.1 (pyDESeq2's ``DeseqStats`` defaults to 0.05). Parity with R is
-measured in ``tests/test_diffexp.py`` on a real count matrix.
+measured in ``tests/test_diffexp_parity.py`` on real count matrices.
 
 Only additive designs of sample-sheet columns are supported (``~ batch +
 condition``); every design variable is categorical (sample-sheet values are
-text), and a factor's reference level is ``reference_levels[factor]`` if set,
-else the alphabetically first level (R's default for factors).
+text), and a factor's baseline is the first contrast's reference, else
+``reference_levels[factor]`` if set, else the alphabetically first level (R's
+default for factors). The only continuous term is exomir's own hemolysis
+covariate.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -83,6 +90,8 @@ class DiffexpSettings:
     shrink: bool = True
     n_cpus: int = 1
     top_n: int = 30
+    hemolysis_covariate: bool = False
+    hemolysis_check: bool = True
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> "DiffexpSettings":
@@ -103,6 +112,8 @@ class DiffexpSettings:
             shrink=bool(section.get("shrink", defaults.shrink)),
             n_cpus=int(section.get("n_cpus", defaults.n_cpus)),
             top_n=int(section.get("top_n", defaults.top_n)),
+            hemolysis_covariate=bool(section.get("hemolysis_covariate", defaults.hemolysis_covariate)),
+            hemolysis_check=bool(section.get("hemolysis_check", defaults.hemolysis_check)),
         )
 
     def contrast(self, name: str) -> Contrast:
@@ -283,17 +294,38 @@ def factor_levels(values: pd.Series, reference: str | None) -> list[str]:
     return levels
 
 
+def fit_baselines(settings: DiffexpSettings) -> dict[str, str]:
+    """Baseline level per factor of the cohort fit: the first contrast's reference, else ``reference_levels``.
+
+    With the first contrast's reference as baseline, that contrast is a
+    coefficient of the one cohort fit (shrinkage needs a coefficient).
+    """
+    baselines = dict(settings.reference_levels)
+    for contrast in reversed(settings.contrasts):
+        baselines[contrast.factor] = contrast.reference
+    return baselines
+
+
 def model_metadata(
-    samples: pd.DataFrame, design: str, reference_levels: dict[str, str], contrast: Contrast | None = None
+    samples: pd.DataFrame,
+    design: str,
+    reference_levels: dict[str, str],
+    contrast: Contrast | None = None,
+    covariates: dict[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """Design columns of the used samples as ordered categoricals (reference level first).
+    """Design columns of the used samples: categoricals (reference level first) and numeric covariates.
 
     With ``contrast``, its reference becomes the baseline of its factor, so the
-    contrast is the model coefficient ``factor[T.level]``.
+    contrast is the model coefficient ``factor[T.level]``. ``covariates`` holds
+    continuous design terms by name (sample-indexed), e.g. the hemolysis score.
     """
+    covariates = covariates or {}
     used = samples[samples["used"] == "yes"].set_index("sample")
     meta = pd.DataFrame(index=used.index)
     for term in design_terms(design):
+        if term in covariates:
+            meta[term] = covariates[term].reindex(used.index).astype(float)
+            continue
         reference = reference_levels.get(term)
         if contrast is not None and term == contrast.factor:
             reference = contrast.reference
@@ -302,12 +334,93 @@ def model_metadata(
 
 
 def design_matrix(meta: pd.DataFrame, design: str) -> pd.DataFrame:
-    """Treatment-coded model matrix (intercept + one column per non-reference level)."""
+    """Treatment-coded model matrix: intercept, one column per non-reference level, numeric terms as is."""
     columns = {"Intercept": np.ones(len(meta))}
     for term in design_terms(design):
+        if not isinstance(meta[term].dtype, pd.CategoricalDtype):
+            columns[term] = meta[term].to_numpy(dtype=float)
+            continue
         for level in meta[term].cat.categories[1:]:
             columns[f"{term}[T.{level}]"] = (meta[term] == level).to_numpy(dtype=float)
     return pd.DataFrame(columns, index=meta.index)
+
+
+def _check_samples_left(samples: pd.DataFrame) -> None:
+    """At least 2 samples must be left after QC exclusion."""
+    used = samples[samples["used"] == "yes"]
+    excluded = samples.loc[samples["used"] == "no", "sample"].tolist()
+    if len(used) < 2:
+        raise ExomirInputError(
+            f"only {len(used)} sample(s) left for differential expression after QC exclusion "
+            f"(excluded: {', '.join(excluded) or 'none'})",
+            where="qc/sample_flags.tsv",
+            fix="sequence more samples, or set qc.exclude_failed_from_de: false to keep failing samples",
+        )
+
+
+def _check_reference_levels(used: pd.DataFrame, settings: DiffexpSettings, terms: list[str]) -> None:
+    """Each ``reference_levels`` entry names a design factor and a level with used samples."""
+    where = "config diffexp.reference_levels"
+    for factor, level in settings.reference_levels.items():
+        if factor not in terms:
+            raise ExomirInputError(
+                f"reference_levels names factor {factor!r}, which is not in the design {settings.design!r}",
+                where=where,
+                fix=f"use one of the design factors: {', '.join(terms)}",
+            )
+        if level not in set(used[factor]):
+            raise ExomirInputError(
+                f"reference level {level!r} of factor {factor!r} has no used sample "
+                f"(levels present: {', '.join(sorted(set(used[factor])))})",
+                where=where,
+                fix="correct the level name (case matters) or check QC exclusions in diffexp/samples.tsv",
+            )
+
+
+def _check_contrast(samples: pd.DataFrame, settings: DiffexpSettings, terms: list[str], contrast: Contrast) -> None:
+    """The contrast's factor is a design column and both its levels have >= 2 used samples."""
+    label = f"config diffexp.contrasts ({contrast.name})"
+    if contrast.factor not in samples.columns or contrast.factor not in terms:
+        raise ExomirInputError(
+            f"factor {contrast.factor!r} is not in the design {settings.design!r}"
+            + ("" if contrast.factor in samples.columns else " nor in the sample sheet"),
+            where=label,
+            fix=f"use a design factor ({', '.join(terms)}) or add the column to the sample sheet and design",
+        )
+    present = samples.loc[samples["used"] == "yes", contrast.factor].value_counts()
+    for role, level in (("level", contrast.level), ("reference", contrast.reference)):
+        n = int(present.get(level, 0))
+        if n == 0:
+            raise ExomirInputError(
+                f"{role} {level!r} of factor {contrast.factor!r} has no used sample "
+                f"(levels present: {', '.join(sorted(present.index))})",
+                where=label,
+                fix="correct the level name (case matters) or check QC exclusions in diffexp/samples.tsv",
+            )
+        if n < 2:
+            raise ExomirInputError(
+                f"{role} {level!r} of factor {contrast.factor!r} has only {n} used sample; "
+                "at least 2 are needed to estimate variability",
+                where=label,
+                fix="add replicates, or keep QC-failed samples (qc.exclude_failed_from_de: false)",
+            )
+
+
+def design_rank_problem(meta: pd.DataFrame, design: str) -> str:
+    """Why the model matrix of ``design`` cannot be fitted (empty when it can).
+
+    The matrix must have full column rank and leave residual degrees of
+    freedom for the dispersions.
+    """
+    matrix = design_matrix(meta, design)
+    rank = int(np.linalg.matrix_rank(matrix.to_numpy()))
+    if rank < matrix.shape[1]:
+        return (f"the design {design!r} is not full rank ({matrix.shape[1]} coefficients, rank {rank}): "
+                "some factors are confounded (for example every batch holds a single condition)")
+    if len(meta) <= matrix.shape[1]:
+        return (f"{len(meta)} samples for {matrix.shape[1]} coefficients leave no residual degrees of "
+                "freedom to estimate dispersions")
+    return ""
 
 
 def check_design(samples: pd.DataFrame, settings: DiffexpSettings) -> None:
@@ -318,74 +431,19 @@ def check_design(samples: pd.DataFrame, settings: DiffexpSettings) -> None:
     level has at least 2 used samples; the model matrix has full column rank
     and leaves residual degrees of freedom for the dispersions.
     """
-    where = "config diffexp"
-    used = samples[samples["used"] == "yes"]
-    excluded = samples.loc[samples["used"] == "no", "sample"].tolist()
-    if len(used) < 2:
-        raise ExomirInputError(
-            f"only {len(used)} sample(s) left for differential expression after QC exclusion "
-            f"(excluded: {', '.join(excluded) or 'none'})",
-            where="qc/sample_flags.tsv",
-            fix="sequence more samples, or set qc.exclude_failed_from_de: false to keep failing samples",
-        )
+    _check_samples_left(samples)
     terms = design_terms(settings.design)
-    for factor, level in settings.reference_levels.items():
-        if factor not in terms:
-            raise ExomirInputError(
-                f"reference_levels names factor {factor!r}, which is not in the design {settings.design!r}",
-                where=f"{where}.reference_levels",
-                fix=f"use one of the design factors: {', '.join(terms)}",
-            )
-        if level not in set(used[factor]):
-            raise ExomirInputError(
-                f"reference level {level!r} of factor {factor!r} has no used sample "
-                f"(levels present: {', '.join(sorted(set(used[factor])))})",
-                where=f"{where}.reference_levels",
-                fix="correct the level name (case matters) or check QC exclusions in diffexp/samples.tsv",
-            )
+    _check_reference_levels(samples[samples["used"] == "yes"], settings, terms)
     for contrast in settings.contrasts:
-        label = f"{where}.contrasts ({contrast.name})"
-        if contrast.factor not in samples.columns or contrast.factor not in terms:
-            raise ExomirInputError(
-                f"factor {contrast.factor!r} is not in the design {settings.design!r}"
-                + ("" if contrast.factor in samples.columns else " nor in the sample sheet"),
-                where=label,
-                fix=f"use a design factor ({', '.join(terms)}) or add the column to the sample sheet and design",
-            )
-        present = used[contrast.factor].value_counts()
-        for role, level in (("level", contrast.level), ("reference", contrast.reference)):
-            n = int(present.get(level, 0))
-            if n == 0:
-                raise ExomirInputError(
-                    f"{role} {level!r} of factor {contrast.factor!r} has no used sample "
-                    f"(levels present: {', '.join(sorted(present.index))})",
-                    where=label,
-                    fix="correct the level name (case matters) or check QC exclusions in diffexp/samples.tsv",
-                )
-            if n < 2:
-                raise ExomirInputError(
-                    f"{role} {level!r} of factor {contrast.factor!r} has only {n} used sample; "
-                    "at least 2 are needed to estimate variability",
-                    where=label,
-                    fix="add replicates, or keep QC-failed samples (qc.exclude_failed_from_de: false)",
-                )
-    meta = model_metadata(samples, settings.design, settings.reference_levels)
-    matrix = design_matrix(meta, settings.design)
-    rank = int(np.linalg.matrix_rank(matrix.to_numpy()))
-    if rank < matrix.shape[1]:
+        _check_contrast(samples, settings, terms, contrast)
+    problem = design_rank_problem(model_metadata(samples, settings.design, settings.reference_levels),
+                                  settings.design)
+    if problem:
         raise ExomirInputError(
-            f"the design {settings.design!r} is not full rank ({matrix.shape[1]} coefficients, rank {rank}): "
-            "some factors are confounded (for example every batch holds a single condition)",
-            where=f"{where}.design",
-            fix="remove the confounded factor from the design (e.g. '~ condition'); "
-            "its effect cannot be separated from the condition",
-        )
-    if len(meta) <= matrix.shape[1]:
-        raise ExomirInputError(
-            f"{len(meta)} samples for {matrix.shape[1]} coefficients leave no residual degrees of "
-            "freedom to estimate dispersions",
-            where=f"{where}.design",
-            fix="add replicates or simplify the design",
+            problem,
+            where="config diffexp.design",
+            fix="remove the confounded factor from the design (e.g. '~ condition'), or add replicates; "
+            "a confounded factor's effect cannot be separated from the condition",
         )
 
 
@@ -415,36 +473,65 @@ def prefilter(counts: pd.DataFrame, min_count: int, min_samples: int) -> pd.Seri
 # --------------------------------------------------------------------------- model
 
 
-def fit_model(counts: pd.DataFrame, meta: pd.DataFrame, settings: DiffexpSettings):
+def fit_model(counts: pd.DataFrame, meta: pd.DataFrame, settings: DiffexpSettings, design: str | None = None):
     """Fit the DESeq2 model (R trend, :mod:`exomir.diffexp.model`) on a miRNA x sample matrix."""
     from exomir.diffexp.model import fit_dataset
 
-    dds = fit_dataset(counts.T.loc[meta.index], meta, settings.design, settings.fit_type, settings.n_cpus)
+    design = design or settings.design
+    dds = fit_dataset(counts.T.loc[meta.index], meta, design, settings.fit_type, settings.n_cpus)
     LOG.info(
         "fitted %d miRNAs x %d samples, design %s; dispersion trend: %s; Cook's outliers replaced in %d miRNAs",
-        dds.n_vars, dds.n_obs, settings.design, dds.uns["disp_function_type"], int(dds.var["replaced"].sum()),
+        dds.n_vars, dds.n_obs, design, dds.uns["disp_function_type"], int(dds.var["replaced"].sum()),
     )
     return dds
 
 
-def variance_stabilize(counts: pd.DataFrame, meta: pd.DataFrame, settings: DiffexpSettings) -> pd.DataFrame:
-    """Blind variance-stabilizing transformation (R's ``vst(blind=TRUE)``), miRNA x sample.
+@dataclass
+class Fit:
+    """One fitted design: the pyDESeq2 dataset and what the contrasts need around it.
 
-    Fitted on its own ``DeseqDataSet`` because pyDESeq2's VST fallback to a
-    mean trend overwrites the model's fitted dispersions.
+    ``counts`` holds every miRNA (used samples), ``kept`` the rows that were
+    fitted (all, unless the optional prefilter is on).
     """
-    from pydeseq2.dds import DeseqDataSet
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        dds = DeseqDataSet(
-            counts=counts.T.loc[meta.index], metadata=meta, design=settings.design,
-            fit_type=settings.fit_type, n_cpus=settings.n_cpus, quiet=True,
-        )
-        dds.vst(use_design=False)
-    for warning in caught:
-        LOG.warning("pyDESeq2 VST: %s", warning.message)
-    return pd.DataFrame(dds.layers["vst_counts"].T, index=counts.index, columns=meta.index)
+    dds: Any
+    meta: pd.DataFrame
+    design: str
+    counts: pd.DataFrame
+    kept: pd.Index
+
+    @property
+    def size_factors(self) -> pd.Series:
+        """Size factor per used sample."""
+        return pd.Series(np.asarray(self.dds.obs["size_factors"], dtype=float), index=self.meta.index)
+
+    def normalized(self) -> pd.DataFrame:
+        """Normalized counts of every miRNA (used samples)."""
+        return self.counts / self.size_factors
+
+
+def fit_design(
+    counts: pd.DataFrame,
+    samples: pd.DataFrame,
+    settings: DiffexpSettings,
+    keep: pd.Series | None = None,
+    design: str | None = None,
+    covariates: dict[str, pd.Series] | None = None,
+) -> Fit:
+    """Fit ``design`` (default: the configured one) once on the used samples and the ``keep`` rows."""
+    design = design or settings.design
+    meta = model_metadata(samples, design, fit_baselines(settings), covariates=covariates)
+    keep = pd.Series(True, index=counts.index) if keep is None else keep.reindex(counts.index, fill_value=False)
+    kept = counts.index[keep.to_numpy(dtype=bool)]
+    dds = fit_model(counts.loc[kept, meta.index], meta, settings, design)
+    return Fit(dds, meta, design, counts[meta.index], kept)
+
+
+def variance_stabilize(fit: Fit) -> pd.DataFrame:
+    """VST of the fitted rows from the fit's size factors and trend (R ``blind = FALSE``), miRNA x sample."""
+    from exomir.diffexp.vst import variance_stabilized
+
+    return variance_stabilized(fit.normalized().loc[fit.kept], fit.dds.uns["exomir_trend"])
 
 
 def pca(vst: pd.DataFrame, n_top: int = PCA_TOP) -> tuple[pd.DataFrame, pd.Series]:
@@ -533,43 +620,54 @@ def run_cohort(
     exclude_failed: bool,
     settings: DiffexpSettings,
     outdir: str | Path,
+    hemolysis_tsv: str | Path | None = None,
 ) -> None:
-    """Rule ``diffexp_fit``: cohort tables and plots under ``outdir`` (``results/diffexp``).
+    """Rule ``diffexp_fit``: one fit, then the cohort tables and every contrast's ``results.tsv``.
 
-    Writes samples.tsv, size_factors.tsv, normalized_counts.tsv, vst.tsv,
-    pca.tsv, pca_variance.tsv, sample_distances.tsv, dispersions.tsv and
-    pca.svg, sample_distances.svg, dispersion.svg.
+    Writes under ``outdir`` (``results/diffexp``) samples.tsv, size_factors.tsv,
+    normalized_counts.tsv, vst.tsv, pca.tsv, pca_variance.tsv,
+    sample_distances.tsv, dispersions.tsv, pca.svg, sample_distances.svg,
+    dispersion.svg and ``{contrast}/results.tsv``. ``hemolysis_tsv``
+    (``qc/hemolysis.tsv``) gives the hemolysis scores; without it the
+    hemolysis covariate cannot be used and the check is not assessed.
     """
-    from exomir import plots
+    from exomir.diffexp.hemolysis import hemolysis_fits, read_hemolysis_scores
 
     out = Path(outdir)
     counts, samples, keep = prepare(counts_tsv, sample_sheet, flags_tsv, exclude_failed, settings)
-    meta = model_metadata(samples, settings.design, settings.reference_levels)
-    dds = fit_model(counts.loc[keep, meta.index], meta, settings)
-
-    size_factors = pd.Series(np.asarray(dds.obs["size_factors"], dtype=float), index=meta.index)
-    sf_table = samples[["sample"]].copy()
-    sf_table["size_factor"] = sf_table["sample"].map(size_factors)
+    scores = read_hemolysis_scores(hemolysis_tsv, samples) if hemolysis_tsv else None
+    fits = hemolysis_fits(counts, samples, keep, settings, scores)
     write_tsv(samples, out / "samples.tsv")
-    write_tsv(sf_table[sf_table["sample"].isin(meta.index)], out / "size_factors.tsv")
+    write_cohort_tables(fits.main, samples, settings, out)
+    for contrast in settings.contrasts:
+        write_tsv(fits.contrast_table(contrast, settings), out / contrast.name / "results.tsv")
+
+
+def write_cohort_tables(fit: Fit, samples: pd.DataFrame, settings: DiffexpSettings, out: Path) -> None:
+    """Size factors, normalized counts, VST, PCA, distances, dispersions and their plots of ``fit``."""
+    sf_table = samples[["sample"]].copy()
+    sf_table["size_factor"] = sf_table["sample"].map(fit.size_factors)
+    write_tsv(sf_table[sf_table["sample"].isin(fit.meta.index)], out / "size_factors.tsv")
     # Every miRNA is normalized (the markers stage looks up unfiltered ones too).
-    normalized = counts[meta.index] / size_factors
-    write_tsv(_with_name(normalized, "mirna"), out / "normalized_counts.tsv")
-
-    vst = variance_stabilize(counts.loc[keep, meta.index], meta, settings)
+    write_tsv(_with_name(fit.normalized(), "mirna"), out / "normalized_counts.tsv")
+    vst = variance_stabilize(fit)
     write_tsv(_with_name(vst, "mirna"), out / "vst.tsv")
-
     scores, percent = pca(vst)
     shown = [c for c in samples.columns if c not in ("sample", "qc_status", "qc_reasons", "used", "note")]
-    annotation = samples.set_index("sample").loc[meta.index, shown].astype(str)
+    annotation = samples.set_index("sample").loc[fit.meta.index, shown].astype(str)
     pca_table = pd.concat([annotation, scores], axis=1).rename_axis("sample").reset_index()
     write_tsv(pca_table, out / "pca.tsv")
     write_tsv(percent.rename("percent_variance").rename_axis("component").reset_index(), out / "pca_variance.tsv")
-
     distances = sample_distances(vst)
     write_tsv(_with_name(distances, "sample"), out / "sample_distances.tsv")
+    disp = dispersion_table(fit.dds)
+    write_tsv(_with_name(disp, "mirna"), out / "dispersions.tsv")
+    cohort_plots(vst, scores, percent, annotation, distances, disp, settings, fit.dds.uns["disp_function_type"], out)
 
-    disp = pd.DataFrame(
+
+def dispersion_table(dds) -> pd.DataFrame:
+    """baseMean and gene-wise, fitted and final dispersions of the fitted rows, with the outlier flag."""
+    return pd.DataFrame(
         {
             "baseMean": dds.var["_normed_means"],
             "dispersion_genewise": dds.var["genewise_dispersions"],
@@ -578,7 +676,14 @@ def run_cohort(
             "dispersion_outlier": dds.var["_outlier_genes"].map({True: "yes", False: "no"}),
         }
     )
-    write_tsv(_with_name(disp, "mirna"), out / "dispersions.tsv")
+
+
+def cohort_plots(
+    vst: pd.DataFrame, scores: pd.DataFrame, percent: pd.Series, annotation: pd.DataFrame,
+    distances: pd.DataFrame, disp: pd.DataFrame, settings: DiffexpSettings, trend_kind: str, out: Path,
+) -> None:
+    """pca.svg, sample_distances.svg and dispersion.svg."""
+    from exomir import plots
 
     terms = design_terms(settings.design)
     color_by = "condition" if "condition" in annotation.columns else terms[-1]
@@ -588,7 +693,7 @@ def run_cohort(
     order = cluster_order(distances)
     plots.distance_heatmap(distances.loc[order, order], annotation.loc[order, color_by], out / "sample_distances.svg",
                            title="Euclidean distances between samples (VST)")
-    plots.dispersion_plot(disp, out / "dispersion.svg", title=f"Dispersion estimates ({dds.uns['disp_function_type']} trend)")
+    plots.dispersion_plot(disp, out / "dispersion.svg", title=f"Dispersion estimates ({trend_kind} trend)")
 
 
 def _with_name(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -652,17 +757,42 @@ def adjust(table: pd.DataFrame, settings: DiffexpSettings) -> pd.Series:
     return pd.Series(result.padj, index=table.index)
 
 
-def shrunk_lfc(dds, contrast: Contrast, settings: DiffexpSettings) -> pd.Series:
-    """pyDESeq2's apeGLM-like shrunken log2 fold change of the contrast coefficient (NA if off)."""
+def coefficients_for(fit: Fit, contrast: Contrast) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Design matrix and natural-log coefficients of ``fit`` with ``contrast.reference`` as baseline.
+
+    When the fit already has that baseline they are the fit's own. Otherwise
+    the same fit is re-expressed: the new matrix ``X'`` spans the same columns
+    as the fitted ``X``, so ``X = X' T`` and the coefficients become ``T b``
+    (fitted means, dispersions and Cook's distances are unchanged; no refit).
+    """
+    current = fit.dds.obsm["design_matrix"]
+    lfc = fit.dds.varm["LFC"]
+    if fit.meta[contrast.factor].cat.categories[0] == contrast.reference:
+        return current, lfc
+    meta = fit.meta.copy()
+    levels = factor_levels(meta[contrast.factor].astype(str), contrast.reference)
+    meta[contrast.factor] = pd.Categorical(meta[contrast.factor].astype(str), categories=levels)
+    new = design_matrix(meta, fit.design).loc[current.index]
+    transform, *_ = np.linalg.lstsq(new.to_numpy(), current.to_numpy(dtype=float), rcond=None)
+    values = np.asarray(lfc, dtype=float) @ transform.T
+    return new, pd.DataFrame(values, index=lfc.index, columns=new.columns)
+
+
+def shrunk_lfc(fit: Fit, contrast: Contrast, settings: DiffexpSettings) -> pd.Series:
+    """pyDESeq2's apeGLM-like shrunken log2 fold change of the contrast (NA if off), from the one fit."""
     from pydeseq2.ds import DeseqStats
+    from threadpoolctl import threadpool_limits
 
     if not settings.shrink:
-        return pd.Series(np.nan, index=dds.var_names)
+        return pd.Series(np.nan, index=fit.dds.var_names)
+    design, lfc = coefficients_for(fit, contrast)
     coefficient = f"{contrast.factor}[T.{contrast.level}]"
-    with warnings.catch_warnings(record=True) as caught:
+    unit = (np.asarray(design.columns) == coefficient).astype(float)
+    # one BLAS thread, as for the fit (exomir.diffexp.model.fit_dataset): one small optimisation per gene
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1):
         warnings.simplefilter("always")
-        stats = DeseqStats(dds, contrast=[contrast.factor, contrast.level, contrast.reference],
-                           alpha=settings.alpha, n_cpus=settings.n_cpus, quiet=True)
+        stats = DeseqStats(fit.dds, contrast=unit, alpha=settings.alpha, n_cpus=settings.n_cpus, quiet=True)
+        stats.design_matrix, stats.LFC = design, lfc.copy()
         stats.run_wald_test()
         stats.lfc_shrink(coeff=coefficient)
     for warning in caught:
@@ -680,31 +810,25 @@ def filter_column(table: pd.DataFrame, all_rows: pd.Index, kept: pd.Index, zero:
     return reason
 
 
-def contrast_results(
-    counts: pd.DataFrame, samples: pd.DataFrame, settings: DiffexpSettings, contrast: Contrast,
-    keep: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Fit the model with ``contrast.reference`` as baseline and return the results table.
-
-    Every row of ``counts`` is in the table; rows outside ``keep`` (the optional
-    prefilter) or without reads have NA statistics, and ``filter`` says why
-    (see :data:`FILTER_REASONS`). Rows are sorted by padj, pvalue, mirna with
-    missing values last.
-    """
-    meta = model_metadata(samples, settings.design, settings.reference_levels, contrast)
-    keep = pd.Series(True, index=counts.index) if keep is None else keep.reindex(counts.index, fill_value=False)
-    kept = counts.index[keep.to_numpy(dtype=bool)]
-    dds = fit_model(counts.loc[kept, meta.index], meta, settings)
-    tested = wald_table(dds, contrast, settings)
+def tested_statistics(fit: Fit, contrast: Contrast, settings: DiffexpSettings) -> pd.DataFrame:
+    """Wald test, Cook's flags and padj of ``contrast`` on the fitted rows of ``fit``."""
+    tested = wald_table(fit.dds, contrast, settings)
     tested["padj"] = adjust(tested, settings)
-    tested["log2FoldChange_shrunk"] = shrunk_lfc(dds, contrast, settings)
-    tested.loc[~dds.var["non_zero"].to_numpy(dtype=bool), "log2FoldChange_shrunk"] = np.nan
-    zero = counts.index[(counts[meta.index] == 0).all(axis=1)]
+    return tested
+
+
+def contrast_table(fit: Fit, contrast: Contrast, settings: DiffexpSettings) -> pd.DataFrame:
+    """The results table of ``contrast`` from ``fit`` (see :func:`contrast_results`)."""
+    tested = tested_statistics(fit, contrast, settings)
+    tested["log2FoldChange_shrunk"] = shrunk_lfc(fit, contrast, settings)
+    tested.loc[~fit.dds.var["non_zero"].to_numpy(dtype=bool), "log2FoldChange_shrunk"] = np.nan
+    counts = fit.counts
+    zero = counts.index[(counts == 0).all(axis=1)]
     table = tested.reindex(counts.index)
-    table["filter"] = filter_column(tested, counts.index, kept, zero)
-    normalized = counts[meta.index] / np.asarray(dds.obs["size_factors"], dtype=float)
+    table["filter"] = filter_column(tested, counts.index, fit.kept, zero)
+    normalized = fit.normalized()
     for level in (contrast.level, contrast.reference):
-        table[f"mean_norm_{level}"] = normalized[meta.index[meta[contrast.factor] == level]].mean(axis=1)
+        table[f"mean_norm_{level}"] = normalized[fit.meta.index[fit.meta[contrast.factor] == level]].mean(axis=1)
     table.loc[table["filter"] == "prefilter", "baseMean"] = normalized.mean(axis=1)
     table["note"] = table["filter"].map(lambda r: FILTER_REASONS.get(r, ""))
     table = table.drop(columns="cooks").rename_axis("mirna").reset_index()
@@ -714,29 +838,41 @@ def contrast_results(
     return table
 
 
+def contrast_results(
+    counts: pd.DataFrame, samples: pd.DataFrame, settings: DiffexpSettings, contrast: Contrast,
+    keep: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Fit the model and return the results table of ``contrast`` (one contrast, no hemolysis check).
+
+    Every row of ``counts`` is in the table; rows outside ``keep`` (the optional
+    prefilter) or without reads have NA statistics, and ``filter`` says why
+    (see :data:`FILTER_REASONS`). Rows are sorted by padj, pvalue, mirna with
+    missing values last.
+    """
+    single = replace(settings, contrasts=(contrast,))
+    return contrast_table(fit_design(counts, samples, single, keep), contrast, single)
+
+
 def run_contrast(
-    counts_tsv: str | Path,
+    results_tsv: str | Path,
     samples_tsv: str | Path,
     vst_tsv: str | Path,
     settings: DiffexpSettings,
     contrast_name: str,
     outdir: str | Path,
 ) -> None:
-    """Rule ``diffexp_contrast``: ``results.tsv``, ``top_mirnas.tsv`` and plots of one contrast.
+    """Rule ``diffexp_contrast``: ``top_mirnas.tsv`` and the plots of one contrast.
 
-    Uses the cohort's ``samples.tsv`` (sample choice) and the miRNAs of
-    ``vst.tsv`` (prefilter), so every contrast tests the same miRNAs and samples.
+    Reads the contrast's ``results.tsv`` (written by :func:`run_cohort` from the
+    cohort fit), the cohort's ``samples.tsv`` and ``vst.tsv``.
     """
     from exomir import plots
 
     out = Path(outdir)
     contrast = settings.contrast(contrast_name)
-    counts = read_counts(counts_tsv)
+    table = read_tsv(results_tsv)
     samples = pd.read_csv(samples_tsv, sep="\t", dtype=str, keep_default_na=False)
     vst = read_tsv(vst_tsv, index_col=0)
-    table = contrast_results(counts, samples, settings, contrast, pd.Series(counts.index.isin(vst.index), index=counts.index))
-    write_tsv(table, out / "results.tsv")
-
     label = f"{contrast.level} vs {contrast.reference}"
     plots.ma_plot(table, settings.alpha, out / "ma.svg", title=f"MA plot: {label}")
     plots.volcano_plot(table, settings.alpha, out / "volcano.svg", title=f"Volcano plot: {label}")

@@ -66,8 +66,6 @@ def _above(values: pd.Series, limit: float | None) -> pd.Series:
     return (values > limit).astype("boolean")
 
 
-# Over 60 lines only through its 14 keyword arguments and the docstring that cites the
-# indicators; the body (~45 lines) is one table built from two indicator computations.
 def hemolysis_table(
     mature_counts: pd.DataFrame,
     species: str,
@@ -103,47 +101,64 @@ def hemolysis_table(
     marker_name, reference_name, rbc_names = _hemolysis_names(
         set(mature_counts.index), species, marker, reference, rbc_mirnas
     )
-    total = mature_counts.sum(axis=0)
-    marker_reads = mature_counts.loc[marker_name]
-    reference_reads = mature_counts.loc[reference_name]
+    ratio = _ratio_columns(mature_counts, marker_name, reference_name, pseudocount, min_ratio_reads,
+                           ratio_threshold, outlier_mads, outlier_min_log2_deviation, min_cohort_size)
+    share = _rbc_share_columns(mature_counts, rbc_names, rbc_share_max, outlier_mads,
+                               outlier_min_log2_deviation, min_cohort_size)
+    table = pd.concat([ratio, share], axis=1)
+    table.index.name = "sample"
+    return table
+
+
+def _ratio_columns(
+    counts: pd.DataFrame, marker: str, reference: str, pseudocount: float, min_reads: int,
+    threshold: float | None, n_mads: float, min_deviation: float, min_cohort: int,
+) -> pd.DataFrame:
+    """Marker / reference ratio columns of :func:`hemolysis_table` (NA below ``min_reads``)."""
+    marker_reads, reference_reads = counts.loc[marker], counts.loc[reference]
     ratio = ((marker_reads + pseudocount) / (reference_reads + pseudocount)).where(
-        marker_reads + reference_reads >= min_ratio_reads
+        marker_reads + reference_reads >= min_reads
     )
     log2_ratio = np.log2(ratio)
-    rbc_reads = mature_counts.loc[rbc_names].sum(axis=0) if rbc_names else total * 0
-    share = rbc_reads / total.where(total > 0)
-    # log2 odds with a half-read correction, so shares of 0 or 1 stay finite
-    share_log2_odds = np.log2((rbc_reads + 0.5) / (total - rbc_reads + 0.5)).where(total > 0)
-
-    ratio_outlier, ratio_median, ratio_mad, ratio_limit = robust_upper_outliers(
-        log2_ratio, outlier_mads, outlier_min_log2_deviation, min_cohort_size
-    )
-    share_outlier, share_median, share_mad, share_limit = robust_upper_outliers(
-        share_log2_odds, outlier_mads, outlier_min_log2_deviation, min_cohort_size
-    )
-    table = pd.DataFrame(
+    outlier, median, mad, limit = robust_upper_outliers(log2_ratio, n_mads, min_deviation, min_cohort)
+    return pd.DataFrame(
         {
-            "marker": marker_name,
-            "reference": reference_name,
+            "marker": marker,
+            "reference": reference,
             "marker_reads": marker_reads.astype("int64"),
             "reference_reads": reference_reads.astype("int64"),
             "ratio": ratio,
             "log2_ratio": log2_ratio,
-            "ratio_above_threshold": _above(ratio, ratio_threshold),
-            "cohort_median_log2_ratio": ratio_median,
-            "cohort_mad_log2_ratio": ratio_mad,
-            "outlier_limit_log2_ratio": ratio_limit,
-            "ratio_outlier": ratio_outlier,
+            "ratio_above_threshold": _above(ratio, threshold),
+            "cohort_median_log2_ratio": median,
+            "cohort_mad_log2_ratio": mad,
+            "outlier_limit_log2_ratio": limit,
+            "ratio_outlier": outlier,
+        }
+    )
+
+
+def _rbc_share_columns(
+    counts: pd.DataFrame, rbc_names: list[str], share_max: float | None, n_mads: float,
+    min_deviation: float, min_cohort: int,
+) -> pd.DataFrame:
+    """Red-blood-cell miRNA share columns of :func:`hemolysis_table` (outliers on the log2 odds)."""
+    total = counts.sum(axis=0)
+    rbc_reads = counts.loc[rbc_names].sum(axis=0) if rbc_names else total * 0
+    share = rbc_reads / total.where(total > 0)
+    # log2 odds with a half-read correction, so shares of 0 or 1 stay finite
+    log2_odds = np.log2((rbc_reads + 0.5) / (total - rbc_reads + 0.5)).where(total > 0)
+    outlier, median, _, limit = robust_upper_outliers(log2_odds, n_mads, min_deviation, min_cohort)
+    return pd.DataFrame(
+        {
             "rbc_mirnas": ";".join(rbc_names),
             "rbc_reads": rbc_reads.astype("int64"),
             "mature_mirna_reads": total.astype("int64"),
             "rbc_share": share,
-            "rbc_share_log2_odds": share_log2_odds,
-            "cohort_median_rbc_log2_odds": share_median,
-            "outlier_limit_rbc_log2_odds": share_limit,
-            "rbc_share_above_max": _above(share, rbc_share_max),
-            "rbc_share_outlier": share_outlier,
+            "rbc_share_log2_odds": log2_odds,
+            "cohort_median_rbc_log2_odds": median,
+            "outlier_limit_rbc_log2_odds": limit,
+            "rbc_share_above_max": _above(share, share_max),
+            "rbc_share_outlier": outlier,
         }
     )
-    table.index.name = "sample"
-    return table
