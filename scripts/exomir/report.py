@@ -31,6 +31,7 @@ import yaml
 from markupsafe import Markup
 
 import exomir
+from exomir.countmatrix import count_matrix_section
 from exomir.errors import ExomirInputError
 from exomir.io import atomic_open, read_tsv
 
@@ -620,6 +621,7 @@ def build_context(
         "command": command,
         "multiqc_href": multiqc_href,
         "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
+        "count_matrix": count_matrix_section(results, Table.from_frame),  # count-matrix entry
     }
     data = {"alpha": alpha, "contrasts": contrast_data}
     return context, data

@@ -79,11 +79,7 @@ rule multiqc:
 
 rule exomir_report:
     input:
-        flags="results/qc/sample_flags.tsv",
-        composition="results/qc/composition.tsv",
-        hemolysis="results/qc/hemolysis.tsv",
-        preprocess_stats=expand("results/preprocess/{sample}.stats.tsv", sample=SAMPLES),
-        quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        unpack(report_read_inputs),  # QC and read statistics; count-matrix import tables
         de_samples=DIFFEXP_SAMPLES_TSV,
         de_results=expand("results/diffexp/{contrast}/results.tsv", contrast=CONTRASTS),
         annotations=expand(
@@ -91,7 +87,6 @@ rule exomir_report:
         ),
         auc=expand("results/markers/{contrast}/auc.tsv", contrast=CONTRASTS),
         roc=expand("results/markers/{contrast}/roc.tsv", contrast=CONTRASTS),
-        checksums=f"{REF}/checksums.tsv",
         versions="results/provenance/software_versions.tsv",
         template=REPORT_ASSETS / "exomir_report.html.j2",
         css=REPORT_ASSETS / "assets" / "report.css",
@@ -112,11 +107,12 @@ rule exomir_report:
         mem_mb=2000,
         runtime=10,
     params:
-        results=lambda wildcards, input: str(Path(input.flags).parents[1]),
+        results=lambda wildcards, output: str(Path(output.html).parents[1]),
         samples=SAMPLE_SHEET.reset_index(drop=True).to_dict("records"),
         contrasts=CONTRASTS,
         alpha=config["diffexp"]["alpha"],
         template_dir=lambda wildcards, input: os.path.dirname(input.template),
-        multiqc_href="multiqc_report.html",
+        # no MultiQC report in a count-matrix run: there are no reads to check
+        multiqc_href="" if COUNTS_MODE else "multiqc_report.html",
     script:
         "../scripts/exomir_report.py"
