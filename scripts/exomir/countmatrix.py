@@ -404,6 +404,8 @@ def count_matrix_section(results: str | Path, to_table: Callable[[str, pd.DataFr
     summary = pd.read_csv(summary_path, sep="\t", dtype=str, keep_default_na=False)
     names = pd.read_csv(Path(results) / "counts" / "name_resolution.tsv", sep="\t", dtype=str,
                         keep_default_na=False)
+    # a 64-digit hash does not wrap in a table cell; the full one is in the TSV
+    summary["sha256"] = summary["sha256"].str[:16] + "..."
     status = names["status"].value_counts()
     counts = pd.read_csv(Path(results) / "quantify" / "mature_counts.tsv", sep="\t", usecols=[0])
     return {
