@@ -448,6 +448,7 @@ QC_MULTIQC_FILES = sorted(str(p) for p in Path("results/qc/multiqc").glob("*_mqc
 CONFIG_DIGEST = "fixture"
 DIFFEXP_SAMPLES_TSV = ["results/diffexp/samples.tsv"]
 GENOME_MULTIQC_FILES = []  # genome mode off
+COUNTS_MODE = False  # FASTQ input, not a count matrix
 
 
 include: str(ROOT / "workflow" / "rules" / "common_report.smk")

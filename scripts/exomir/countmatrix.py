@@ -17,7 +17,6 @@ quirks that are handled here, each with a clear message:
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import math
 import re
@@ -31,6 +30,7 @@ import pandas as pd
 from exomir.errors import ExomirInputError
 from exomir.io import open_text, write_tsv
 from exomir.markers.names import MirbaseNames, parse_name, resolve_name
+from exomir.references import sha256_of
 
 log = logging.getLogger("exomir.countmatrix")
 
@@ -323,15 +323,6 @@ def resolve_names(counts: pd.DataFrame, mirbase: MirbaseNames) -> tuple[pd.DataF
     return merged.astype("int64"), table
 
 
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 of a file (recorded for each matrix, as the methods record the references')."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_tables(paths: Sequence[str], settings: MatrixSettings, samples: Sequence[str]) -> list[MatrixTable]:
     """Read every matrix and check its columns against the sample sheet (no counts parsed yet)."""
     if not paths:
@@ -366,7 +357,7 @@ def import_matrices(
         parts.append(counts)
         for name in counts.index:
             file_of.setdefault(name, []).append(Path(table.path).name)
-        records.append({"file": table.path, "sha256": sha256_file(table.path), "id_column": table.id_column or UNNAMED,
+        records.append({"file": table.path, "sha256": sha256_of(table.path), "id_column": table.id_column or UNNAMED,
                         "samples": counts.shape[1], "mirnas": counts.shape[0], "na_cells": na_cells,
                         "dropped_columns": ";".join(c or UNNAMED for c in table.dropped_columns), "dropped_rows": ";".join(summary_rows)})
     joined, absent = join_matrices(parts, samples)

@@ -1,5 +1,5 @@
 # Count-matrix entry (counts.matrices): checks made before any job runs, the outputs of the
-# import, and which read-level inputs the report has. Included after common.smk.
+# import. Included after common.smk.
 from exomir.countmatrix import MatrixSettings, check_matrices  # noqa: E402
 
 COUNTS_SETTINGS = MatrixSettings.from_config(config["counts"])
@@ -27,20 +27,3 @@ if COUNTS_MODE:
         check_matrices(COUNT_MATRICES, COUNTS_SETTINGS, SAMPLES)
     except ExomirInputError as err:
         raise WorkflowError(str(err)) from None
-
-
-def report_read_inputs(wildcards):
-    """Read-level inputs of the biomarker report (QC, read statistics, reference checksums);
-    a count-matrix run has none: the import tables instead."""
-    if COUNTS_MODE:
-        return {"counts_summary": COUNTS_OUTPUTS[0], "counts_names": COUNTS_OUTPUTS[1]}
-    return {
-        "flags": "results/qc/sample_flags.tsv",
-        "composition": "results/qc/composition.tsv",
-        "hemolysis": "results/qc/hemolysis.tsv",
-        "preprocess_stats": expand(
-            "results/preprocess/{sample}.stats.tsv", sample=SAMPLES
-        ),
-        "quantify_stats": expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
-        "checksums": f"{REF}/checksums.tsv",
-    }

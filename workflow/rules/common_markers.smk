@@ -39,10 +39,10 @@ MARKERS_OUTPUTS = (
 
 def other_class_input(wildcards):
     """quantify/mature_other_class.tsv once the quantify stage declares it (issue-18 contract), else []."""
-    if COUNTS_MODE:  # a count matrix says nothing about other RNA classes
-        return []
     try:
         outputs = list(rules.quantify_matrices.output)
     except (AttributeError, WorkflowError):  # markers rules included on their own
+        return []
+    if COUNTS_MODE:  # a count matrix says nothing about other RNA classes
         return []
     return [path for path in outputs if path.endswith("mature_other_class.tsv")]

@@ -15,3 +15,23 @@ MULTIQC_CONTENT_FILES = [
 # other arguments (even a dry run). The report rules are local, so they see this process's
 # environment; a job process re-parsing the Snakefile keeps the value it inherited.
 os.environ.setdefault("EXOMIR_COMMAND", shlex.join(["snakemake", *sys.argv[1:]]))
+
+
+def report_read_inputs(wildcards):
+    """Read-level inputs of the biomarker report (QC, read statistics, reference checksums);
+    a count-matrix run has none: the import tables instead."""
+    if COUNTS_MODE:
+        return {
+            "counts_summary": "results/counts/import_summary.tsv",
+            "counts_names": "results/counts/name_resolution.tsv",
+        }
+    return {
+        "flags": "results/qc/sample_flags.tsv",
+        "composition": "results/qc/composition.tsv",
+        "hemolysis": "results/qc/hemolysis.tsv",
+        "preprocess_stats": expand(
+            "results/preprocess/{sample}.stats.tsv", sample=SAMPLES
+        ),
+        "quantify_stats": expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        "checksums": f"{REF}/checksums.tsv",
+    }
