@@ -398,7 +398,7 @@ def count_matrix_section(results: str | Path, to_table: Callable[[str, pd.DataFr
     # a 64-digit hash does not wrap in a table cell; the full one is in the TSV
     summary["sha256"] = summary["sha256"].str[:16] + "..."
     status = names["status"].value_counts()
-    counts = pd.read_csv(Path(results) / "quantify" / "mature_counts.tsv", sep="\t", usecols=[0])
+    counts = pd.read_csv(Path(results) / "quantify" / "mature_counts.tsv", sep="\t", usecols=[0], dtype=str)
     return {
         "n_files": len(summary),
         "n_mirnas": len(counts),
