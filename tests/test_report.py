@@ -486,6 +486,7 @@ CONFIG_DIGEST = "fixture"
 DIFFEXP_SAMPLES_TSV = ["results/diffexp/samples.tsv"]
 GENOME_MULTIQC_FILES = []  # genome mode off
 GENOME_REPORT_FILES = []
+COUNTS_MODE = False  # FASTQ input, not a count matrix
 
 
 include: str(ROOT / "workflow" / "rules" / "common_report.smk")

@@ -31,6 +31,7 @@ import yaml
 from markupsafe import Markup
 
 import exomir
+from exomir.countmatrix import count_matrix_section
 from exomir.diffexp.report_section import report_notes
 from exomir.errors import ExomirInputError
 from exomir.genome.report_section import novel_report
@@ -666,6 +667,7 @@ def build_context(
         "no_de_reason": "" if contrast_ctx else no_de_reason(diffexp_cfg),
         "novel": novel_report(results),  # genome mode (issue 22): None without a genome
         "diffexp_notes": report_notes(results, [str(name) for name in contrasts]),
+        "count_matrix": count_matrix_section(results, Table.from_frame),  # count-matrix entry
     }
     evidence, evidence_data = _evidence(results)
     context.update(evidence)

@@ -184,12 +184,15 @@ def _header_problems(header: list[str]) -> list[str]:
     return problems
 
 
-def load_sample_sheet(path: str | Path, schema_path: str | Path, check_files: bool = True) -> pd.DataFrame:
+def load_sample_sheet(
+    path: str | Path, schema_path: str | Path, check_files: bool = True, require_fastq: bool = True
+) -> pd.DataFrame:
     """Read, validate and index the sample sheet; sample-sheet order is kept.
 
     Returns a DataFrame of strings indexed by sample ID (the ``sample`` column
     is kept too). Empty optional cells become empty strings. Cells are taken
-    literally: quote characters are part of the value.
+    literally: quote characters are part of the value. ``require_fastq=False`` is the
+    count-matrix entry (``counts.matrices``): no ``fastq`` column is needed and none is checked.
     """
     where = f"sample sheet {path}"
     if not Path(path).is_file():
@@ -197,8 +200,11 @@ def load_sample_sheet(path: str | Path, schema_path: str | Path, check_files: bo
     df = read_sheet_literally(path, where)
     if df.empty:
         raise ExomirInputError("has no sample rows", where=where, fix="add one row per sample")
-    validate_sample_sheet(df, load_schema(schema_path), where)
-    if check_files:
+    schema = load_schema(schema_path)
+    if not require_fastq:
+        schema["required"] = [column for column in schema["required"] if column != "fastq"]
+    validate_sample_sheet(df, schema, where)
+    if check_files and require_fastq:
         check_fastq_entries(df, where)
         check_inputs_unique(df, where)
     return df.set_index("sample", drop=False)

@@ -27,6 +27,7 @@ if Path(EXOMIR_SCRIPTS, "exomir", "__init__.py").is_file():
         os.environ.update(PYTHONPATH=os.pathsep.join([EXOMIR_SCRIPTS, *_pythonpath]))
 
 from exomir.bundled import resolve_config  # noqa: E402
+from exomir.countmatrix import matrix_paths  # noqa: E402
 from exomir.diffexp import check_sample_sheet_design  # noqa: E402
 from exomir.errors import ExomirInputError  # noqa: E402
 from exomir.samplesheet import (  # noqa: E402
@@ -44,12 +45,18 @@ validate(config, schema="../schemas/config.schema.yaml")
 # once, by their location next to the workflow (users' own paths stay relative to their project).
 config.update(resolve_config(config))
 
+# Count-matrix entry (counts.matrices, rules/counts.smk): the counts come from matrix files, so
+# the sample sheet needs no fastq column and the read-level stages are not requested.
+COUNT_MATRICES = matrix_paths(config["counts"]["matrices"])
+COUNTS_MODE = bool(COUNT_MATRICES)
+
 try:
     SAMPLE_SHEET = load_sample_sheet(
         config["samples"],
         schema_path=Path(str(workflow.current_basedir)).parent
         / "schemas"
         / "samples.schema.yaml",
+        require_fastq=not COUNTS_MODE,
     )
 except ExomirInputError as err:
     raise WorkflowError(str(err)) from None

@@ -5,13 +5,18 @@ import os
 # A user's "~/..." cache is expanded here because Snakemake does not expand "~" in paths.
 DOWNLOAD_CACHE = os.path.normpath(os.path.expanduser(config["download"]["cache_dir"]))
 
-# (sample, accession) pairs in sample-sheet order, lanes in the order given.
-SAMPLE_ACCESSIONS = [
-    (sample, entry)
-    for sample in SAMPLES
-    for entry in split_fastq_field(SAMPLE_SHEET.loc[sample, "fastq"])
-    if is_accession(entry)
-]
+# (sample, accession) pairs in sample-sheet order, lanes in the order given; none for a sheet
+# without fastq column (a count-matrix run).
+SAMPLE_ACCESSIONS = (
+    [
+        (sample, entry)
+        for sample in SAMPLES
+        for entry in split_fastq_field(SAMPLE_SHEET.loc[sample, "fastq"])
+        if is_accession(entry)
+    ]
+    if "fastq" in SAMPLE_SHEET.columns
+    else []
+)
 DOWNLOAD_SAMPLES = [sample for sample, _ in SAMPLE_ACCESSIONS]
 DOWNLOAD_ACCESSIONS = [accession for _, accession in SAMPLE_ACCESSIONS]
 

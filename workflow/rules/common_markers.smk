@@ -45,6 +45,8 @@ def other_class_input(wildcards):
         outputs = list(rules.quantify_matrices.output)
     except (AttributeError, WorkflowError):  # markers rules included on their own
         return []
+    if COUNTS_MODE:  # a count matrix says nothing about other RNA classes
+        return []
     return [path for path in outputs if path.endswith("mature_other_class.tsv")]
 
 

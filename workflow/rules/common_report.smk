@@ -27,3 +27,24 @@ REPORT_OVERVIEW_INPUTS = [
     ]
     if DIFFEXP_SAMPLES_TSV
 ]
+
+def report_read_inputs(wildcards):
+    """Read-level inputs of the biomarker report (QC, read statistics, reference checksums);
+    a count-matrix run has none: the import tables instead."""
+    if COUNTS_MODE:
+        return {
+            "counts_summary": "results/counts/import_summary.tsv",
+            "counts_names": "results/counts/name_resolution.tsv",
+        }
+    return {
+        "flags": "results/qc/sample_flags.tsv",
+        "composition": "results/qc/composition.tsv",
+        "hemolysis": "results/qc/hemolysis.tsv",
+        "rna_types": "results/qc/rna_types.tsv",
+        "complexity": "results/qc/complexity.tsv",
+        "preprocess_stats": expand(
+            "results/preprocess/{sample}.stats.tsv", sample=SAMPLES
+        ),
+        "quantify_stats": expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        "checksums": f"{REF}/checksums.tsv",
+    }

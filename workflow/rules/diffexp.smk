@@ -6,8 +6,9 @@ rule diffexp_fit:
     input:
         counts="results/quantify/mature_counts.tsv",
         sample_sheet=config["samples"],
-        flags="results/qc/sample_flags.tsv",
-        hemolysis="results/qc/hemolysis.tsv",
+        # a count-matrix run has no read-level QC flags: every sample is used
+        flags=[] if COUNTS_MODE else "results/qc/sample_flags.tsv",
+        hemolysis=[] if COUNTS_MODE else "results/qc/hemolysis.tsv",
     output:
         samples="results/diffexp/samples.tsv",
         size_factors="results/diffexp/size_factors.tsv",

@@ -79,13 +79,7 @@ rule multiqc:
 
 rule exomir_report:
     input:
-        flags="results/qc/sample_flags.tsv",
-        composition="results/qc/composition.tsv",
-        hemolysis="results/qc/hemolysis.tsv",
-        rna_types="results/qc/rna_types.tsv",
-        complexity="results/qc/complexity.tsv",
-        preprocess_stats=expand("results/preprocess/{sample}.stats.tsv", sample=SAMPLES),
-        quantify_stats=expand("results/quantify/{sample}.stats.tsv", sample=SAMPLES),
+        unpack(report_read_inputs),  # QC and read statistics; count-matrix import tables
         de_samples=DIFFEXP_SAMPLES_TSV,
         de_results=expand("results/diffexp/{contrast}/results.tsv", contrast=CONTRASTS),
         annotations=expand(
@@ -98,7 +92,6 @@ rule exomir_report:
         overview=REPORT_OVERVIEW_INPUTS,
         validation=VALIDATION_OUTPUTS,
         meta=META_OUTPUTS,
-        checksums=f"{REF}/checksums.tsv",
         versions="results/provenance/software_versions.tsv",
         # genome mode (issue 22): novel-miRNA section data, [] without genome.fasta
         genome=GENOME_REPORT_FILES,
@@ -121,11 +114,12 @@ rule exomir_report:
         mem_mb=2000,
         runtime=10,
     params:
-        results=lambda wildcards, input: str(Path(input.flags).parents[1]),
+        results=lambda wildcards, output: str(Path(output.html).parents[1]),
         samples=SAMPLE_SHEET.reset_index(drop=True).to_dict("records"),
         contrasts=CONTRASTS,
         alpha=config["diffexp"]["alpha"],
         template_dir=lambda wildcards, input: os.path.dirname(input.template),
-        multiqc_href="multiqc_report.html",
+        # no MultiQC report in a count-matrix run: there are no reads to check
+        multiqc_href="" if COUNTS_MODE else "multiqc_report.html",
     script:
         "../scripts/exomir_report.py"
