@@ -28,6 +28,7 @@ REPORT_OVERVIEW_INPUTS = [
     if DIFFEXP_SAMPLES_TSV
 ]
 
+
 def report_read_inputs(wildcards):
     """Read-level inputs of the biomarker report (QC, read statistics, reference checksums);
     a count-matrix run has none: the import tables instead."""
