@@ -207,7 +207,8 @@ def stage_outputs(tmp_path_factory):
 
 COHORT_FILES = [
     "samples.tsv", "size_factors.tsv", "normalized_counts.tsv", "vst.tsv", "pca.tsv", "pca_variance.tsv",
-    "sample_distances.tsv", "dispersions.tsv", "pca.svg", "sample_distances.svg", "dispersion.svg",
+    "sample_distances.tsv", "dispersions.tsv", "vst_parameters.json", "pca.svg", "sample_distances.svg",
+    "dispersion.svg",
 ]
 CONTRAST_FILES = ["results.tsv", "top_mirnas.tsv", "ma.svg", "volcano.svg", "heatmap_top.svg"]
 

@@ -233,7 +233,8 @@ def test_discovery_locks_and_validation_scores_with_snakemake(tmp_path):
     (run / "results/quantify").mkdir(parents=True)
     shutil.copy(counts, run / "results/quantify/mature_counts.tsv")
     run_cohort(counts, sheet, None, False, settings, run / "results/diffexp")
-    run_contrast(counts, run / "results/diffexp/samples.tsv", run / "results/diffexp/vst.tsv", settings,
+    run_contrast(run / "results/diffexp/bc_vs_ctrl/results.tsv", run / "results/diffexp/samples.tsv",
+                 run / "results/diffexp/vst.tsv", settings,
                  "bc_vs_ctrl", run / "results/diffexp/bc_vs_ctrl")
     (run / "results/references/hsa").mkdir(parents=True)
     shutil.copy(root / "tests/data/report/results_tree/references/hsa/checksums.tsv", run / "results/references/hsa")
@@ -309,3 +310,28 @@ def test_validation_run_of_the_workflow_scores_a_count_matrix(tmp_path):
     assert (metrics["n_level"], metrics["n_reference"]) == (60, 60)
     assert abs(metrics["auc"] - expected_auc()) < 0.08
     assert metrics["model_checksum"] == read_model(workdir / "panel_model.json")["checksum"]
+
+
+@pytest.mark.parametrize("kind", ["parametric", "mean", "local"])
+def test_locked_vst_parameters_reproduce_the_cohort_vst_and_stay_fixed(kind):
+    """vst_parameters.json (written by the diffexp fit) gives the cohort's VST back exactly, and a
+    new sample is transformed with the discovery constants (the local trend's anchors included)."""
+    from exomir.diffexp.trend import Trend
+    from exomir.diffexp.vst import apply_vst_parameters, variance_stabilized, vst_parameters
+
+    counts, _ = simulate(6, 6, 6)
+    normalized = counts.astype(float) + 0.5
+    trend = {
+        "parametric": Trend("parametric", asympt_disp=0.05, extra_pois=1.2),
+        "mean": Trend("mean", mean_disp=0.2),
+        "local": Trend("local", grid_log_means=(0.0, 3.0, 8.0), grid_log_disps=(0.0, -2.0, -3.0)),
+    }[kind]
+    params = vst_parameters(normalized, trend)
+    expected = variance_stabilized(normalized, trend)
+    assert np.abs(apply_vst_parameters(normalized, params).to_numpy() - expected.to_numpy()).max() == 0
+    one = apply_vst_parameters(normalized[["S6_00"]] * 3, params)
+    alone = variance_stabilized(normalized[["S6_00"]] * 3, trend)
+    if kind == "local":  # own anchors would move a lone sample's values; the locked ones do not
+        assert not np.allclose(one.to_numpy(), alone.to_numpy())
+    else:
+        assert np.allclose(one.to_numpy(), alone.to_numpy(), rtol=0, atol=0)

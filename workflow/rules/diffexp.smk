@@ -14,6 +14,7 @@ rule diffexp_fit:
         size_factors="results/diffexp/size_factors.tsv",
         normalized="results/diffexp/normalized_counts.tsv",
         vst="results/diffexp/vst.tsv",
+        vst_parameters="results/diffexp/vst_parameters.json",
         pca="results/diffexp/pca.tsv",
         pca_variance="results/diffexp/pca_variance.tsv",
         distances="results/diffexp/sample_distances.tsv",

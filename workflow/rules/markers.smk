@@ -100,6 +100,7 @@ rule markers_panel_model:
         dotplot="results/markers/{contrast}/dotplot.tsv",
         panel_scores="results/markers/{contrast}/panel_scores.tsv",
         vst="results/diffexp/vst.tsv",
+        vst_parameters="results/diffexp/vst_parameters.json",
         counts="results/quantify/mature_counts.tsv",
         samples="results/diffexp/samples.tsv",
         checksums=f"{REF}/checksums.tsv",
@@ -116,7 +117,6 @@ rule markers_panel_model:
     params:
         contrasts=config["diffexp"]["contrasts"],
         species=config["species"],
-        fit_type=config["diffexp"]["fit_type"],
         panel_max_features=config["markers"]["panel_max_features"],
         cv_folds=config["markers"]["cv_folds"],
         seed=config["markers"]["seed"],

@@ -7,6 +7,7 @@ with log_to(snakemake.log[0]):
     lock_panel(
         dotplot_tsv=snakemake.input.dotplot,
         vst_tsv=snakemake.input.vst,
+        vst_parameters_json=snakemake.input.vst_parameters,
         counts_tsv=snakemake.input.counts,
         samples_tsv=snakemake.input.samples,
         scores_tsv=snakemake.input.panel_scores,
@@ -14,7 +15,6 @@ with log_to(snakemake.log[0]):
         contrasts=list(snakemake.params.contrasts),
         contrast_name=snakemake.wildcards.contrast,
         species=str(snakemake.params.species),
-        fit_type=str(snakemake.params.fit_type),
         panel_max_features=int(snakemake.params.panel_max_features),
         cv_folds=int(snakemake.params.cv_folds),
         seed=int(snakemake.params.seed),

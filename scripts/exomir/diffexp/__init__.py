@@ -38,6 +38,7 @@ covariate.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import warnings
@@ -49,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import ExomirInputError
-from exomir.io import read_tsv, write_tsv
+from exomir.io import atomic_open, read_tsv, write_tsv
 
 LOG = logging.getLogger("exomir.diffexp")
 
@@ -652,6 +653,7 @@ def write_cohort_tables(fit: Fit, samples: pd.DataFrame, settings: DiffexpSettin
     write_tsv(_with_name(fit.normalized(), "mirna"), out / "normalized_counts.tsv")
     vst = variance_stabilize(fit)
     write_tsv(_with_name(vst, "mirna"), out / "vst.tsv")
+    write_vst_parameters(fit, out / "vst_parameters.json")
     scores, percent = pca(vst)
     shown = [c for c in samples.columns if c not in ("sample", "qc_status", "qc_reasons", "used", "note")]
     annotation = samples.set_index("sample").loc[fit.meta.index, shown].astype(str)
@@ -663,6 +665,28 @@ def write_cohort_tables(fit: Fit, samples: pd.DataFrame, settings: DiffexpSettin
     disp = dispersion_table(fit.dds)
     write_tsv(_with_name(disp, "mirna"), out / "dispersions.tsv")
     cohort_plots(vst, scores, percent, annotation, distances, disp, settings, fit.dds.uns["disp_function_type"], out)
+
+
+def write_vst_parameters(fit: Fit, path: Path) -> None:
+    """``vst_parameters.json``: the size-factor reference (log geometric means) and the VST
+    constants of the cohort fit, so a locked marker panel transforms new samples exactly as
+    ``vst.tsv`` (:mod:`exomir.markers.panel`). ``size_factor_logmeans`` is null when the size
+    factors had to be fitted iteratively (every miRNA has a zero somewhere)."""
+    from exomir.diffexp.vst import vst_parameters
+
+    dds = fit.dds
+    logmeans = None
+    if dds.logmeans is not None:
+        keep = np.asarray(dds.filtered_genes, dtype=bool)
+        names = fit.kept[keep]
+        logmeans = dict(zip(names, (float(x) for x in np.asarray(dds.logmeans)[keep])))
+    params = {
+        "size_factor_logmeans": logmeans,
+        "vst": vst_parameters(fit.normalized().loc[fit.kept], dds.uns["exomir_trend"]),
+    }
+    with atomic_open(path, "wt") as handle:
+        json.dump(params, handle, indent=1, sort_keys=True)
+        handle.write("\n")
 
 
 def dispersion_table(dds) -> pd.DataFrame:

@@ -90,16 +90,33 @@ def locked_size_factors(counts: pd.DataFrame, logmeans: Mapping[str, float]) -> 
     return pd.Series(factors)
 
 
+def read_locked_transform(vst_parameters_json: str | Path) -> dict[str, Any]:
+    """The diffexp stage's size-factor reference and VST constants (``vst_parameters.json``).
+
+    The cohort VST uses the design-aware trend of the one cohort fit (R ``blind = FALSE``), so the
+    panel locks exactly those numbers rather than refitting a transform of its own.
+    """
+    params = json.loads(Path(vst_parameters_json).read_text())
+    if not params.get("size_factor_logmeans"):
+        raise ExomirInputError(
+            "no miRNA has reads in every discovery sample: median-of-ratios size factors cannot be locked",
+            where=str(vst_parameters_json), fix="check the discovery count matrix (empty samples?)",
+        )
+    return {"size_factor_logmeans": params["size_factor_logmeans"], "vst": params["vst"]}
+
+
 def apply_transform(counts: pd.DataFrame, transform: Mapping[str, Any]) -> pd.DataFrame:
     """VST values (log2 scale) of ``counts`` with the locked size factors and dispersion trend."""
+    from exomir.diffexp.vst import apply_vst_parameters
+
     normed = counts / locked_size_factors(counts, transform["size_factor_logmeans"])
     vst = transform["vst"]
     if vst["type"] == "parametric":
+        # pyDESeq2's own expression: the blind transform of fit_locked_transform reproduces its VST
         a0, a1 = vst["a0"], vst["a1"]
         inner = 1 + a1 + 2 * a0 * normed + 2 * np.sqrt(a0 * normed * (1 + a1 + a0 * normed))
         return np.log2(inner / (4 * a0))
-    disp = vst["dispersion"]
-    return (2 * np.arcsinh(np.sqrt(disp * normed)) - math.log(disp) - math.log(4)) / math.log(2)
+    return apply_vst_parameters(normed, vst)
 
 
 # --------------------------------------------------------------------------- panel

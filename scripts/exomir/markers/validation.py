@@ -25,7 +25,7 @@ from exomir.markers.panel import (
     build_model,
     check_compatible,
     fit_final_panel,
-    fit_locked_transform,
+    read_locked_transform,
     not_locked,
     read_model,
     score_counts,
@@ -66,8 +66,8 @@ def _check_reproduces(counts: pd.DataFrame, vst: pd.DataFrame, transform: Mappin
 
 
 def lock_panel(
-    dotplot_tsv: str, vst_tsv: str, counts_tsv: str, samples_tsv: str, scores_tsv: str, checksums_tsv: str,
-    contrasts: Sequence[Mapping[str, str]], contrast_name: str, species: str, fit_type: str,
+    dotplot_tsv: str, vst_tsv: str, vst_parameters_json: str, counts_tsv: str, samples_tsv: str, scores_tsv: str, checksums_tsv: str,
+    contrasts: Sequence[Mapping[str, str]], contrast_name: str, species: str,
     panel_max_features: int, cv_folds: int, seed: int, out_model: str,
 ) -> dict[str, Any]:
     """Rule ``markers_panel_model``: write ``panel_model.json`` of one contrast (see panel.py)."""
@@ -83,7 +83,7 @@ def lock_panel(
         write_model(not_locked(reason), out_model)
         log.warning("%s: no locked model", reason)
         return {}
-    transform = fit_locked_transform(counts.loc[vst.index, vst.columns], fit_type)
+    transform = read_locked_transform(vst_parameters_json)
     diff = _check_reproduces(counts.loc[vst.index, vst.columns], vst, transform)
     X = vst.loc[features, level + reference].to_numpy(float).T
     y = np.array([1] * len(level) + [0] * len(reference))
