@@ -487,6 +487,8 @@ DIFFEXP_SAMPLES_TSV = ["results/diffexp/samples.tsv"]
 GENOME_MULTIQC_FILES = []  # genome mode off
 GENOME_REPORT_FILES = []
 COUNTS_MODE = False  # FASTQ input, not a count matrix
+VALIDATION_OUTPUTS = []  # no validation.model
+META_OUTPUTS = []  # no meta_analysis.cohorts
 
 
 include: str(ROOT / "workflow" / "rules" / "common_report.smk")

@@ -18,8 +18,9 @@ from exomir.diffexp import pca, sample_distances
 from exomir.io import read_tsv, write_tsv
 from exomir.markers.diagnostics import roc_curve_points
 from exomir.markers.meta import meta_table, oriented_effects
-from exomir.markers.plotting import plot_forest
+from exomir.markers.plotting import dotplot_table, plot_dotplot, plot_forest
 from exomir.markers.validation import calibration_table, validation_metrics
+from exomir.qc.mirtrace import complexity_curve, rna_type_summary
 
 RESULTS = Path(__file__).resolve().parent / "results_tree"
 SEED = 20261202
@@ -78,9 +79,39 @@ def meta_tables(rng: np.random.Generator) -> None:
     plot_forest(table, catalogue, str(RESULTS / "meta" / "forest.svg"))
 
 
+#: The fixture's wide composition columns, as classes of the long composition (issue 18 names).
+FIXTURE_CLASSES = {"adapter_dimer": "filtered", "too_short": "filtered", "too_long": "filtered",
+                   "low_quality": "filtered", "mirna_mature": "mirna", "mirna_hairpin_only": "mirna",
+                   "mirna_ambiguous": "mirna", "rRNA": "rna_class", "tRNA": "rna_class",
+                   "snoRNA": "rna_class", "spikein": "spikein", "unmapped": "unmapped"}
+
+
+def mirtrace_and_dotplot_tables() -> None:
+    """qc/rna_types.tsv and qc/complexity.tsv from the fixture's composition and counts, and each
+    contrast's dotplot.tsv/.svg from its annotation (exomir's own functions)."""
+    wide = read_tsv(RESULTS / "qc" / "composition.tsv", dtype={"sample": str})
+    long = wide.melt(id_vars="sample", value_vars=list(FIXTURE_CLASSES), var_name="class", value_name="reads")
+    long["group"] = long["class"].map(FIXTURE_CLASSES)
+    long["class"] = long["class"].str.lower()
+    write_tsv(rna_type_summary(long), RESULTS / "qc" / "rna_types.tsv")
+    counts = read_tsv(RESULTS / "quantify" / "mature_counts.tsv", dtype={"mirna": str}).set_index("mirna")
+    write_tsv(complexity_curve(counts, list(wide["sample"])), RESULTS / "qc" / "complexity.tsv")
+    for contrast in ("cancer_vs_healthy", "benign_vs_healthy"):
+        level, reference = contrast.split("_vs_")
+        annotation = pd.read_csv(RESULTS / "markers" / contrast / "annotation.tsv", sep="\t", dtype=str,
+                                 keep_default_na=False, na_values=["NA", ""])
+        if "tested" not in annotation:  # the fixture's annotation predates the tested column
+            annotation["tested"] = annotation["detected"]
+        dots = dotplot_table(annotation)
+        write_tsv(dots, RESULTS / "markers" / contrast / "dotplot.tsv")
+        plot_dotplot(dots, {"name": contrast, "factor": "condition", "level": level, "reference": reference},
+                     0.1, str(RESULTS / "markers" / contrast / "dotplot.svg"))
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     cohort_tables()
+    mirtrace_and_dotplot_tables()
     validation_tables(rng)
     meta_tables(rng)
 
