@@ -217,6 +217,8 @@ def count_fastq_stream(stream) -> Counter:
     return counts
 
 
+# Same block loop as count_fastq_stream: different record size, end-of-stream rule and per-block
+# work (UMI path); the shared part, splitting a block into whole records, is _split_records.
 def count_fasta_stream(stream, dedup: UmiDeduplicator | None) -> Counter:
     """Count sequences of a two-line FASTA stream (cutadapt output); UMI-deduplicate if asked."""
     counts: Counter = Counter()
@@ -393,6 +395,7 @@ def _write_cutadapt_report(json_tmp: str, cutadapt_log: str, out_json: str, out_
         handle.write(cutadapt_log)
 
 
+# Its signature has the shape of other keyword-only signatures (e.g. run_bowtie): different data.
 def trim_and_collapse(
     sample: str,
     fastqs: Sequence[str],
