@@ -648,6 +648,7 @@ def qc_flags_table(flags_by_sample: pd.DataFrame, hemolysis: pd.DataFrame, mirna
     return flags_table
 
 
+# Same shape as qc_flags_table (columns dict, then _mqc_table): different table, columns and text.
 def qc_hemolysis_table(hemolysis: pd.DataFrame) -> dict:
     """Table of the hemolysis metrics."""
     marker, reference, short = _short_names(hemolysis)

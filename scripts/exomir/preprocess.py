@@ -217,6 +217,8 @@ def count_fastq_stream(stream) -> Counter:
     return counts
 
 
+# Same block loop as count_fastq_stream: different record size, end-of-stream rule and per-block
+# work (UMI path); the shared part, splitting a block into whole records, is _split_records.
 def count_fasta_stream(stream, dedup: UmiDeduplicator | None) -> Counter:
     """Count sequences of a two-line FASTA stream (cutadapt output); UMI-deduplicate if asked."""
     counts: Counter = Counter()
@@ -360,8 +362,40 @@ def check_accounting(stats: dict, written: int, dedup: UmiDeduplicator | None) -
         raise RuntimeError(f"read accounting does not add up: {stats} (cutadapt wrote {written})")
 
 
-# Over 60 lines through its signature, docstring and the UMI log message; the cutadapt run,
-# its error explanation, the summary and the writing are separate functions.
+def _require_cutadapt(settings: TrimSettings, sample: str) -> str:
+    """The cutadapt executable ``settings.cutadapt`` names; a clear error when it is missing."""
+    cutadapt = find_executable(settings.cutadapt)
+    if cutadapt is None:
+        raise ExomirInputError(
+            f"cutadapt executable {settings.cutadapt!r} not found",
+            where=f"sample {sample}",
+            fix="install cutadapt (workflow/envs/cutadapt.yaml) or run with --use-conda",
+        )
+    return cutadapt
+
+
+def _log_umi_summary(sample: str, dedup: UmiDeduplicator, stats: dict) -> None:
+    """Log the reads the UMI step dropped and the deduplication totals."""
+    LOG.info(
+        "sample %s: %d reads without the adapter + UMI layout and %d with N in the UMI were dropped; "
+        "%d UMI reads -> %d deduplicated",
+        sample,
+        dedup.counts.no_layout,
+        dedup.counts.n_in_umi,
+        stats["umi_reads"],
+        stats["umi_deduplicated_reads"],
+    )
+
+
+def _write_cutadapt_report(json_tmp: str, cutadapt_log: str, out_json: str, out_log: str) -> None:
+    """Keep cutadapt's JSON report and its log text as the sample's outputs."""
+    with atomic_path(out_json) as tmp:
+        shutil.copyfile(json_tmp, tmp)
+    with atomic_open(out_log, "wt") as handle:
+        handle.write(cutadapt_log)
+
+
+# Its signature has the shape of other keyword-only signatures (e.g. run_bowtie): different data.
 def trim_and_collapse(
     sample: str,
     fastqs: Sequence[str],
@@ -379,15 +413,8 @@ def trim_and_collapse(
     """Validate, trim, (UMI-deduplicate,) collapse and write all per-sample outputs."""
     fastqs = [str(f) for f in fastqs]
     check_sample_fastqs(fastqs, sample, check_records)
-    cutadapt = find_executable(settings.cutadapt)
-    if cutadapt is None:
-        raise ExomirInputError(
-            f"cutadapt executable {settings.cutadapt!r} not found",
-            where=f"sample {sample}",
-            fix="install cutadapt (workflow/envs/cutadapt.yaml) or run with --use-conda",
-        )
-    out_dir = Path(out_collapsed).parent
-    workdir = out_dir / f".{sample}.trim_tmp"
+    cutadapt = _require_cutadapt(settings, sample)
+    workdir = Path(out_collapsed).parent / f".{sample}.trim_tmp"
     dedup = UmiDeduplicator(kit.umi) if (kit.umi is not None and settings.use_umi) else None
     LOG.info(
         "sample %s: kit %s, adapter %s, clip 5' %d, clip 3' %d, UMI %s",
@@ -418,24 +445,13 @@ def trim_and_collapse(
             result = summarise(sample, kit, settings, counts, report, dedup)
             check_accounting(result.stats, int(report["read_counts"]["output"]), dedup)
             write_outputs(result, out_collapsed, out_stats, out_lengths)
-            with atomic_path(out_json) as tmp:
-                shutil.copyfile(json_tmp, tmp)
-            with atomic_open(out_log, "wt") as handle:
-                handle.write(cutadapt_log)
+            _write_cutadapt_report(json_tmp, cutadapt_log, out_json, out_log)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     stats = result.stats
     LOG.info("sample %s: %s", sample, ", ".join(f"{k}={v}" for k, v in stats.items()))
     if dedup is not None:
-        LOG.info(
-            "sample %s: %d reads without the adapter + UMI layout and %d with N in the UMI were dropped; "
-            "%d UMI reads -> %d deduplicated",
-            sample,
-            dedup.counts.no_layout,
-            dedup.counts.n_in_umi,
-            stats["umi_reads"],
-            stats["umi_deduplicated_reads"],
-        )
+        _log_umi_summary(sample, dedup, stats)
     return result
 
 

@@ -228,19 +228,9 @@ def candidate_row(cand: dict, samples: list[str], index: dict[str, str], setting
 
 def read_fasta_dict(path: str) -> dict[str, str]:
     """Name (first word) -> sequence of a plain or gzip FASTA."""
-    from exomir.io import open_text
+    from exomir.io import iter_fasta
 
-    seqs: dict[str, list[str]] = {}
-    name = None
-    with open_text(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if line.startswith(">"):
-                name = line[1:].split()[0]
-                seqs[name] = []
-            elif line and name is not None:
-                seqs[name].append(line)
-    return {n: "".join(s) for n, s in seqs.items()}
+    return dict(iter_fasta(path))
 
 
 def pool_hits(hit_files: list[str], samples: list[str]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ BASES = np.array(list("ACGT"))
 ADAPTER = "TGGAATTCTCGGGTGCCAAGG"  # TruSeq small RNA 3' adapter (resources/kits/kits.yaml)
 
 
+# Same shape as the settings dataclasses of the stages (e.g. NovelSettings): different data.
 @dataclass(frozen=True)
 class LeaveOutSpec:
     """Size of the test genome and of the simulated libraries."""

@@ -10,6 +10,7 @@ import pandas as pd
 
 from exomir.errors import ExomirInputError
 from exomir.io import read_tsv, write_tsv
+# The import block and column constants look like other modules' (qc.composition): different names.
 from exomir.markers.concordance import (
     EXPLORATORY,
     add_artefact_columns,
@@ -165,6 +166,8 @@ def panel_tables(
     return update, panel_df, pts
 
 
+# Its first six parameters are auc_table's (the same contrast data); the steps differ, and a
+# bundle object for them would only move the list into one more class.
 def panel_step(
     vst: pd.DataFrame,
     features: Sequence[str],

@@ -199,6 +199,41 @@ def _update_best_hits(
             results[rank] = best
 
 
+def _pass_ranks(
+    sequences: list[str],
+    unaligned: list[int],
+    with_addition: list[int],
+    min_pass_length: int,
+    trim3: int,
+    shortest: int,
+) -> tuple[list[int], list[int], bool]:
+    """The ranks one pass aligns: ``(unaligned kept, pending in rank order, short ones dropped)``.
+
+    A pass trimming ``trim3`` nt only gets sequences of at least ``min_pass_length`` nt.
+    """
+    dropped_short = False
+    if trim3 and shortest < min_pass_length:
+        long_enough = [r for r in unaligned if len(sequences[r - 1]) >= min_pass_length]
+        dropped_short = len(long_enough) < len(unaligned)
+        unaligned = long_enough
+    written_addition = [r for r in with_addition if len(sequences[r - 1]) >= min_pass_length]
+    pending = sorted(unaligned + written_addition) if written_addition else unaligned
+    return unaligned, pending, dropped_short
+
+
+def _ranks_with_addition(
+    with_addition: list[int],
+    new_hits: dict[int, list[tuple[str, int]]],
+    results: dict[int, list[Hit]],
+    trim3: int,
+) -> list[int]:
+    """Aligned ranks whose best hit carries an addition longer than ``trim3`` (re-aligned next pass)."""
+    return sorted(
+        {r for r in with_addition if results[r][0].n_added > trim3}
+        | {r for r in new_hits if r in results and results[r][0].n_added > trim3}
+    )
+
+
 def align_sequences(
     sequences: list[str],
     index_prefix: str,
@@ -238,13 +273,10 @@ def align_sequences(
             and trim3 > 0
         ):
             break  # pass 1 always runs, so its log always exists
-        min_pass_length = min_length + trim3
-        if trim3 and shortest < min_pass_length:
-            long_enough = [r for r in unaligned if len(sequences[r - 1]) >= min_pass_length]
-            short_unaligned = short_unaligned or len(long_enough) < len(unaligned)
-            unaligned = long_enough
-        written_addition = [r for r in with_addition if len(sequences[r - 1]) >= min_pass_length]
-        pending = sorted(unaligned + written_addition) if written_addition else unaligned
+        unaligned, pending, dropped_short = _pass_ranks(
+            sequences, unaligned, with_addition, min_length + trim3, trim3, shortest
+        )
+        short_unaligned = short_unaligned or dropped_short
         command, new_hits = _bowtie_pass(trim3, pending, sequences, index_prefix, settings, bowtie_log, workdir)
         commands.append(command)
         _update_best_hits(new_hits, raw_hits, results, sequences, hairpins, arms, settings)
@@ -259,8 +291,5 @@ def align_sequences(
             candidates = could_align_trimmed(sequences, unaligned, hairpins, settings)
             never_align = never_align or len(candidates) < len(unaligned)
             unaligned = candidates
-        with_addition = sorted(
-            {r for r in with_addition if results[r][0].n_added > trim3}
-            | {r for r in new_hits if r in results and results[r][0].n_added > trim3}
-        )
+        with_addition = _ranks_with_addition(with_addition, new_hits, results, trim3)
     return results, commands

@@ -10,7 +10,7 @@ import os
 import pandas as pd
 
 from exomir.errors import ExomirInputError
-from exomir.io import open_text, read_tsv
+from exomir.io import iter_fasta, open_text, read_tsv
 from exomir.quantify.model import MatureArm
 from exomir.references import feature_name
 
@@ -129,17 +129,7 @@ def _read_collapsed_table(path: str | os.PathLike) -> pd.DataFrame:
 
 def read_hairpins(path: str | os.PathLike) -> dict[str, str]:
     """Hairpin name -> DNA sequence from the prepared ``hairpin.fa``."""
-    hairpins: dict[str, str] = {}
-    name = None
-    with open_text(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if line.startswith(">"):
-                name = line[1:].split()[0]
-                hairpins[name] = ""
-            elif line and name is not None:
-                hairpins[name] += line.upper().replace("U", "T")
-    return hairpins
+    return {name: sequence.upper().replace("U", "T") for name, sequence in iter_fasta(path)}
 
 
 def read_features(path: str | os.PathLike) -> dict[str, str]:

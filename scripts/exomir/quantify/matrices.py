@@ -117,6 +117,30 @@ def write_other_class(
     write_tsv(summary, out_summary)
 
 
+def _zero_tables(samples: list[str], mature_tsv: str, hairpin_fa: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All-zero mature-feature and hairpin count tables (rows sorted by name, one column a sample)."""
+    mature_names = sorted(set(read_features(mature_tsv).values()))
+    hairpin_names = sorted(read_hairpins(hairpin_fa))
+    mature = pd.DataFrame(
+        0, index=pd.Index(mature_names, name="mirna"), columns=samples, dtype="int64"
+    )
+    hairpin = pd.DataFrame(
+        0, index=pd.Index(hairpin_names, name="hairpin"), columns=samples, dtype="int64"
+    )
+    return mature, hairpin
+
+
+def _write_isomirs(isomir_parts: list[pd.DataFrame], samples: list[str], out_isomirs: str) -> None:
+    """The isomiR table: the samples' parts side by side (missing = 0), sorted by (mirna, sequence)."""
+    if isomir_parts:
+        isomirs = pd.concat(isomir_parts, axis=1).fillna(0).astype("int64")
+    else:
+        isomirs = pd.DataFrame(columns=samples)
+    isomirs = isomirs.reindex(columns=samples).reset_index()
+    isomirs = isomirs.sort_values(["mirna", "sequence"], kind="mergesort")
+    write_tsv(isomirs, out_isomirs)
+
+
 def build_matrices(
     *,
     samples: list[str],
@@ -143,14 +167,7 @@ def build_matrices(
     """
     if not (len(samples) == len(assignments) == len(stats)):
         raise ValueError("samples, assignments and stats must have the same length")
-    mature_names = sorted(set(read_features(mature_tsv).values()))
-    hairpin_names = sorted(read_hairpins(hairpin_fa))
-    mature = pd.DataFrame(
-        0, index=pd.Index(mature_names, name="mirna"), columns=samples, dtype="int64"
-    )
-    hairpin = pd.DataFrame(
-        0, index=pd.Index(hairpin_names, name="hairpin"), columns=samples, dtype="int64"
-    )
+    mature, hairpin = _zero_tables(samples, mature_tsv, hairpin_fa)
     other = mature.copy() * 0
     other_classes: dict[str, set[str]] = {}
     isomir_parts = []
@@ -168,13 +185,7 @@ def build_matrices(
     write_tsv(hairpin.reset_index(), out_hairpin)
     write_tsv(rpm(mature).reset_index(), out_mature_rpm)
     write_tsv(rpm(hairpin).reset_index(), out_hairpin_rpm)
-    if isomir_parts:
-        isomirs = pd.concat(isomir_parts, axis=1).fillna(0).astype("int64")
-    else:
-        isomirs = pd.DataFrame(columns=samples)
-    isomirs = isomirs.reindex(columns=samples).reset_index()
-    isomirs = isomirs.sort_values(["mirna", "sequence"], kind="mergesort")
-    write_tsv(isomirs, out_isomirs)
+    _write_isomirs(isomir_parts, samples, out_isomirs)
     write_tsv(mapping, out_mapping_stats)
     if out_other_class and out_other_class_counts:
         write_other_class(mature, other, other_classes, out_other_class, out_other_class_counts)

@@ -42,6 +42,8 @@ STATS_COLUMNS = [
 ]
 
 
+# Same shape as the other stages' frozen settings classes (GenomeMapSettings, NovelSettings):
+# different fields and defaults, one config section each; nothing to share but the decorator.
 @dataclass(frozen=True)
 class QuantifySettings:
     """Alignment and assignment tolerances (config section ``quantify``)."""

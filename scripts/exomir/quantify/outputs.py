@@ -13,24 +13,9 @@ from exomir.quantify.assign import isomir_labels
 from exomir.quantify.model import ASSIGNMENT_COLUMNS, INTERMEDIATE_GZIP_LEVEL, Assignment, Hit
 
 
-# Over 60 lines because the BAM header is one literal (SAM spec fields); the record loop is
-# kept inline since it is the hot path (profiled in benchmarks/README.md).
-def write_bam(
-    header_hairpins: dict[str, str],
-    assignments: list[tuple[int, Assignment]],
-    out_bam: str,
-    commands: list[list[str]],
-    sample: str,
-) -> None:
-    """Write a coordinate-sorted, indexed BAM: one record per best hit, counts carried.
-
-    Records are ordered by (hairpin, start), ties in rank then hit order (what a
-    stable coordinate sort of the rank-ordered records gives), and written in
-    that order: no separate sort pass.
-    """
-    import pysam
-
-    header = {
+def _bam_header(header_hairpins: dict[str, str], commands: list[list[str]], sample: str) -> dict:
+    """The BAM header: one @SQ a hairpin, the sample's read group, one @PG a bowtie pass."""
+    return {
         "HD": {"VN": "1.6", "SO": "coordinate"},
         "SQ": [{"SN": name, "LN": len(seq)} for name, seq in header_hairpins.items()],
         "RG": [{"ID": sample, "SM": sample}],
@@ -48,6 +33,25 @@ def write_bam(
             "soft clips are non-templated 3' additions."
         ],
     }
+
+
+# The record loop stays inline: it is the hot path (profiled in benchmarks/README.md).
+def write_bam(
+    header_hairpins: dict[str, str],
+    assignments: list[tuple[int, Assignment]],
+    out_bam: str,
+    commands: list[list[str]],
+    sample: str,
+) -> None:
+    """Write a coordinate-sorted, indexed BAM: one record per best hit, counts carried.
+
+    Records are ordered by (hairpin, start), ties in rank then hit order (what a
+    stable coordinate sort of the rank-ordered records gives), and written in
+    that order: no separate sort pass.
+    """
+    import pysam
+
+    header = _bam_header(header_hairpins, commands, sample)
     ref_ids = {name: i for i, name in enumerate(header_hairpins)}
     order = sorted(
         (ref_ids[hit.hairpin], hit.start, position, i)
@@ -123,6 +127,39 @@ class AssignmentTally:
     gff_records: list[GffRecord] = field(default_factory=list)
 
 
+def _add_gff_records(
+    gff_records: list[GffRecord],
+    a: Assignment,
+    labels: list[str] | None,
+    status: str,
+    hairpins: dict[str, str],
+) -> None:
+    """Append one mirGFF3 record per mature name of ``a`` (on its first hit on that name).
+
+    ``labels``: the isomiR labels of ``a``'s first hit (reused when that hit is the name's).
+    """
+    first = a.hits[0]
+    for name in a.matures:
+        on_name = [h for h in a.hits if h.arm is not None and h.arm.feature == name]
+        hit = on_name[0]
+        name_labels = labels if hit is first else isomir_labels(a.sequence, hit)
+        reference = hairpins[hit.hairpin][hit.start - 1 : hit.start - 1 + len(a.sequence)]
+        gff_records.append(
+            GffRecord(
+                hairpin=hit.hairpin,
+                start=hit.start,
+                end=hit.start + len(a.sequence) - 1,
+                read=a.sequence,
+                mature=name,
+                variant=",".join(name_labels) if name_labels else "NA",
+                cigar=mirtop_cigar(a.sequence, reference, hit.n_added),
+                expression=a.count,
+                hits=len({h.hairpin for h in on_name}),
+                filter="Pass" if status == "mature" else "REJECT:ambiguous",
+            )
+        )
+
+
 def write_assignments(
     aligned: list[tuple[int, Assignment]],
     hairpins: dict[str, str],
@@ -165,24 +202,6 @@ def write_assignments(
                 detected.add(matures[0])
             if len(hairpin_names) > 1:
                 tally.multi_hairpin_reads += a.count
-            for name in matures:
-                on_name = [h for h in a.hits if h.arm is not None and h.arm.feature == name]
-                hit = on_name[0]
-                name_labels = labels if hit is first else isomir_labels(a.sequence, hit)
-                reference = hairpins[hit.hairpin][hit.start - 1 : hit.start - 1 + len(a.sequence)]
-                gff_records.append(
-                    GffRecord(
-                        hairpin=hit.hairpin,
-                        start=hit.start,
-                        end=hit.start + len(a.sequence) - 1,
-                        read=a.sequence,
-                        mature=name,
-                        variant=",".join(name_labels) if name_labels else "NA",
-                        cigar=mirtop_cigar(a.sequence, reference, hit.n_added),
-                        expression=a.count,
-                        hits=len({h.hairpin for h in on_name}),
-                        filter="Pass" if status == "mature" else "REJECT:ambiguous",
-                    )
-                )
+            _add_gff_records(gff_records, a, labels, status, hairpins)
         handle.write("".join(lines))
     return tally

@@ -18,7 +18,7 @@ from exomir.io import atomic_path, write_tsv
 from exomir.mirgff import write_mirgff
 from exomir.quantify.align import align_sequences
 from exomir.quantify.inputs import read_arms, read_collapsed_columns, read_hairpins
-from exomir.quantify.model import STATS_COLUMNS, Assignment, QuantifySettings
+from exomir.quantify.model import STATS_COLUMNS, Assignment, Hit, MatureArm, QuantifySettings
 from exomir.quantify.outputs import AssignmentTally, write_assignments, write_bam, write_unmapped
 from exomir.quantify.release import release_better_rna_class
 
@@ -72,8 +72,41 @@ def _stats_table(
     return stats
 
 
-# Over 60 lines only through its 16 keyword-only arguments; the body is the sequence of
-# named steps (align, release, write BAM / unmapped / assignments / mirGFF3 / stats).
+def _align_and_release(
+    sample: str,
+    sequences: list[str],
+    counts: list[int],
+    hairpins: dict[str, str],
+    arms: dict[str, list[MatureArm]],
+    index_prefix: str,
+    out_bowtie_log: str,
+    settings: QuantifySettings,
+    rna_class_indexes: Sequence[tuple[str, str]],
+) -> tuple[dict[int, list[Hit]], list[list[str]], dict[int, str], dict[str, int]]:
+    """Align (bowtie log to ``out_bowtie_log``), then release reads another RNA class explains better.
+
+    Returns ``(best hits by rank, bowtie commands, release evidence by rank, released reads by class)``.
+    """
+    Path(out_bowtie_log).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"exomir_quantify_{sample}_") as workdir:
+        with atomic_path(out_bowtie_log) as tmp_log:
+            hits_by_rank, commands = align_sequences(
+                sequences, index_prefix, hairpins, arms, settings, str(tmp_log), workdir
+            )
+        evidence: dict[int, str] = {}
+        released = release_better_rna_class(
+            sequences, counts, hits_by_rank, rna_class_indexes, settings, workdir, evidence
+        )
+    for name, reads in released.items():
+        log.info(
+            "%s: %d reads released to RNA class %s (explained better than by a hairpin)",
+            sample,
+            reads,
+            name,
+        )
+    return hits_by_rank, commands, evidence, released
+
+
 def quantify_sample(
     *,
     sample: str,
@@ -102,28 +135,14 @@ def quantify_sample(
     sequences, counts = read_collapsed_columns(collapsed)
     hairpins = read_hairpins(hairpin_fa)
     arms = read_arms(mature_tsv)
-    Path(out_bowtie_log).parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"exomir_quantify_{sample}_") as workdir:
-        with atomic_path(out_bowtie_log) as tmp_log:
-            hits_by_rank, commands = align_sequences(
-                sequences, index_prefix, hairpins, arms, settings, str(tmp_log), workdir
-            )
-        evidence: dict[int, str] = {}
-        released = release_better_rna_class(
-            sequences, counts, hits_by_rank, rna_class_indexes, settings, workdir, evidence
-        )
-        for name, reads in released.items():
-            log.info(
-                "%s: %d reads released to RNA class %s (explained better than by a hairpin)",
-                sample,
-                reads,
-                name,
-            )
-        # rank order = count descending, then sequence: the order of the assignments table
-        aligned = [
-            (rank, Assignment(sequences[rank - 1], counts[rank - 1], hits_by_rank[rank]))
-            for rank in sorted(hits_by_rank)
-        ]
+    hits_by_rank, commands, evidence, released = _align_and_release(
+        sample, sequences, counts, hairpins, arms, index_prefix, out_bowtie_log, settings, rna_class_indexes
+    )
+    # rank order = count descending, then sequence: the order of the assignments table
+    aligned = [
+        (rank, Assignment(sequences[rank - 1], counts[rank - 1], hits_by_rank[rank]))
+        for rank in sorted(hits_by_rank)
+    ]
     write_bam(hairpins, aligned, out_bam, commands, sample)
 
     write_unmapped(out_unmapped, sequences, counts, hits_by_rank)
@@ -143,10 +162,7 @@ def quantify_sample(
         sample,
         total,
         n_unique,
-        stats.at[0, "aligned_reads"],
-        stats.at[0, "mature_reads"],
-        stats.at[0, "ambiguous_reads"],
-        stats.at[0, "hairpin_only_reads"],
+        *stats.loc[0, ["aligned_reads", "mature_reads", "ambiguous_reads", "hairpin_only_reads"]],
     )
     return stats
 
