@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -67,8 +68,13 @@ def test_matrix_feeds_the_downstream_stages(counts_run):
 
 def test_read_level_stages_are_skipped(counts_run):
     results = counts_run / "results"
-    for absent in ("preprocess", "qc", "references", "report/multiqc_report.html", "quantify/mirgff"):
+    for absent in ("preprocess", "qc", "references/hsa/bowtie", "report/multiqc_report.html", "quantify/mirgff"):
         assert not (results / absent).exists(), absent
+    # the locked panel model records the miRBase release the matrix names were mapped to: only the
+    # reference tables and their checksums are prepared, no alignment index
+    assert (results / "references" / "hsa" / "checksums.tsv").exists()
+    model = json.loads((results / "markers" / "cancer_vs_healthy" / "panel_model.json").read_text())
+    assert model["reference"]["species"] == "hsa"
     assert sorted(p.name for p in (results / "quantify").iterdir()) == ["mature_counts.tsv"]
     summary = pd.read_csv(results / "counts" / "import_summary.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert summary["file"].tolist() == [f"data/{name}" for name in MATRICES]
