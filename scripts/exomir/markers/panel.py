@@ -110,13 +110,7 @@ def apply_transform(counts: pd.DataFrame, transform: Mapping[str, Any]) -> pd.Da
     from exomir.diffexp.vst import apply_vst_parameters
 
     normed = counts / locked_size_factors(counts, transform["size_factor_logmeans"])
-    vst = transform["vst"]
-    if vst["type"] == "parametric":
-        # pyDESeq2's own expression: the blind transform of fit_locked_transform reproduces its VST
-        a0, a1 = vst["a0"], vst["a1"]
-        inner = 1 + a1 + 2 * a0 * normed + 2 * np.sqrt(a0 * normed * (1 + a1 + a0 * normed))
-        return np.log2(inner / (4 * a0))
-    return apply_vst_parameters(normed, vst)
+    return apply_vst_parameters(normed, transform["vst"])
 
 
 # --------------------------------------------------------------------------- panel
