@@ -26,7 +26,8 @@ from exomir.quantify import (
     read_features,
     score_hit,
 )
-from exomir.quantify.release import PARENT_SKEW, one_edit_neighbours, release_targets
+from exomir.quantify.model import MatureArm
+from exomir.quantify.release import PARENT_SKEW, is_tailed_mature, one_edit_neighbours, release_targets
 from exomir.references import prepare_references
 from support import ROOT, quantify_into
 DATA = Path(__file__).parent / "data" / "quantify"
@@ -699,6 +700,14 @@ def test_release_targets_keep_a_variant_of_an_abundant_mirna_sequence():
     # artefacts are released whatever their neighbours
     artefact = {**class_hits, 2: [("artifact", "RA5", 0)]}
     assert release_targets(sequences, [20, 10, 4], hits, artefact, True)[2] == "artifact"
+    # a whole mature + an A/U tail stays miRNA whatever its neighbours (3' adenylation/uridylation)
+    arm = MatureArm("hsa-miR-a", "hsa-mir-a", 1, 18, "hsa-miR-a")
+    tailed = [Hit("hsa-mir-a", 1, 18, [], 1, arm)]
+    assert is_tailed_mature("GGGCTCACATCACCCCATA", tailed)
+    assert not is_tailed_mature("GGGCTCACATCACCCCATG", tailed)  # a G tail: not a miRNA tail
+    assert not is_tailed_mature("GGGCTCACATCACCCCATA", [Hit("hsa-mir-a", 2, 18, [], 1, arm)])  # 5' shifted
+    assert not is_tailed_mature("GGGCTCACATCACCCCATA", [Hit("hsa-mir-a", 1, 18, [3], 1, arm)])  # with an SNV
+    assert release_targets(["GGGCTCACATCACCCCATA"], [5], {1: tailed}, {1: [("trna", "MT-TF", 0)]}, True) == {1: None}
     assert one_edit_neighbours("ACG") == {"CCG", "GCG", "TCG", "AAG", "AGG", "ATG", "ACA", "ACC", "ACT", "AC"}
 
 
@@ -855,7 +864,7 @@ def test_no_true_demo_mirna_read_is_released(hsa_ref, tmp_path, monkeypatch):
     reads of 5 demo samples. hsa-miR-4454 reads whose sequencing error hits the base where the
     miRBase entry differs from tRNA-His-GTG (and one hsa-miR-4497 3'-addition read templated on
     28S) stay miRNA because their one-edit miRNA neighbours hold >= 2x their reads; the
-    hsa-miR-4284 + A read stays because MT-TF's whole-mature stretch is masked; the 3 tRNA-Pro
+    hsa-miR-4284 + A read (A templated by MT-TF) stays as a whole mature + A/U tail; the 3 tRNA-Pro
     fragments of BC01 exact in tRNA-Pro-AGG (1 mismatch from hsa-miR-4448, no such neighbour) are
     still released (the 3 tRNA-Pro-TGG reads align to no hairpin).
     """

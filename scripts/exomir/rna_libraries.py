@@ -24,17 +24,21 @@ miRNA). Each overlap gets one of two decisions, written to ``hairpin_overlaps.ts
   replaced by ``N`` (bowtie counts an N as a mismatch), so no read of the hairpin can align
   better to the class; the rest of the record stays usable.
 
-In the bundled libraries (:data:`MASKED_CLASSES`) "any other overlap" means an snRNA record, or a
-record holding a whole mature sequence exactly (any length: 16-17 nt and, since issue 18, 18 nt
-too, e.g. hsa-miR-4284 in MT-TF: its 3'-adenylated reads were templated on the tRNA). The
-stretch shared with a hairpin is measured within one hairpin-length window of the record
-(:func:`shared_span`): words shared at distant places of 28S are separate look-alikes, not an
-embedded hairpin. The remaining ``keep`` look-alikes (a tRNA 1 mismatch from a whole mature, as
-tRNA-His-GTG vs hsa-miR-4454 and tRNA-Pro-AGG vs hsa-miR-4448) are structurally alike, so no
-per-overlap rule can release the tRNA fragments and keep the miRNA's error reads; the release
-rule of quantify decides that per read from the sample itself: a read one edit from an at least
-twice as abundant sequence of the same hairpin stays miRNA (:mod:`exomir.quantify.release`).
-On the demo truth this releases no true miRNA read (6 before) and keeps the look-alike gains
+In the bundled libraries (:data:`MASKED_CLASSES`) "any other overlap" means an snRNA record
+(pseudogenes and gene copies). tRNA, rRNA and snoRNA look-alikes are kept, including records that
+hold a whole mature exactly (any length; until issue 18 these were masked, and 18-nt matures were
+missed by that check): masking a stretch also hides the RNA's own fragments from the composition
+(masking MT-TF's 18 nt shared with hsa-miR-4284 left 541 mt-tRNA-Phe reads of miRQC A
+"unmapped"). The stretch shared with a hairpin is measured within one hairpin-length window of
+the record (:func:`shared_span`): words shared at distant places of 28S are separate look-alikes,
+not an embedded hairpin.
+
+A look-alike 1 mismatch from a whole mature (tRNA-His-GTG vs hsa-miR-4454, tRNA-Pro-AGG vs
+hsa-miR-4448) or holding it (MT-TF vs hsa-miR-4284) cannot be decided per overlap: the tRNA's
+fragments and the miRNA's error or tailed reads have the same shape. The release rule of
+quantify decides per read (:mod:`exomir.quantify.release`): a read one edit from an at least
+twice as abundant sequence of the same hairpin, or a whole mature + an A/U tail, stays miRNA.
+On the demo truth no true miRNA read is released (6 were) and the look-alike gains stay
 (mature-count precision 99.95 %, correct mature 99.84 %).
 """
 
@@ -200,8 +204,8 @@ def decide(
     """(``keep`` or ``mask``, reason) for one record-hairpin overlap (see the module docstring).
 
     ``span`` is the length of the record stretch shared with the hairpin (first to last shared nt);
-    ``whole_mature``: the record holds a whole mature sequence of the hairpin exactly (isomiR reads
-    of the miRNA templated on the RNA would then be released).
+    ``whole_mature``: the record holds a whole mature sequence of the hairpin exactly (recorded in
+    the reason; its isomiR reads are protected by the release rule's variant checks, not by a mask).
     """
     known = KNOWN_NON_MIRNA_ORIGINS.get(hairpin)
     if known is not None and re.match(known[0], record.gene.split("~")[0]):
@@ -215,7 +219,10 @@ def decide(
             f"{record.rna_class} pseudogene or gene copy, no documented origin: the miRNA wins (shared stretch masked)"
         )
     if whole_mature:
-        return "mask", "holds the whole mature, no documented origin: the miRNA wins (stretch masked)"
+        return "keep", (
+            "holds the whole mature exactly: ties stay miRNA; its isomiR reads stay miRNA by the release rule's "
+            "variant checks (one edit from >= 2x as many miRNA reads, or mature + A/U tail)"
+        )
     return "keep", (
         f"partial 18-nt overlap with a {record.rna_class}: released only when the {record.rna_class} explains a "
         "read with fewer edits (tRNA/rRNA look-alikes such as tRNA-Leu 3' ends vs hsa-miR-1260a)"

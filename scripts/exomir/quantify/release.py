@@ -13,17 +13,19 @@ Rules, per aligned unique sequence (``rna_class_indexes`` in priority order):
 * otherwise a sequence is released when a class explains it with strictly fewer mismatches than
   its best hairpin hit has edits (SNVs + added bases); the first class in priority order with that
   number is reported. Ties stay miRNA.
-* **a miRNA variant stays miRNA**: a sequence the previous rule would release stays miRNA when the
-  sample holds, one edit from it (one substitution, or one 3' base less), sequences that the same
-  hairpin explains with fewer edits, that stay miRNA and that hold at least :data:`PARENT_SKEW`
-  times its reads (:func:`mirna_parent_reads`). Such a sequence is most likely a sequencing error
-  or an isomiR of the abundant miRNA sequence next to it, not a fragment of the RNA: the
-  abundance-skew reasoning of amplicon denoising (UNOISE, Edgar 2016, bioRxiv 081257; DADA2,
-  Callahan et al. 2016, Nat Methods 13:581), where a rarer one-difference neighbour of an abundant
-  sequence is taken as its error. Without it, the 1-in-60 miRNA reads whose sequencing error
-  hits the one base where a miRBase look-alike differs from its tRNA (hsa-miR-4454 vs
-  tRNA-His-GTG) were released (issue 18); fragments with no abundant miRNA neighbour (tRNA-Pro
-  reads 1 mismatch from hsa-miR-4448) are still released.
+* **a miRNA variant stays miRNA**: a sequence the previous rule would release stays miRNA when
+  (a) its best hit is a whole mature exactly followed by an untemplated A/U tail
+  (:func:`is_tailed_mature`: 3' adenylation/uridylation, the commonest isomiR; an RNA templating
+  the tail explains it no better), or (b) the sample holds, one edit from it (one substitution,
+  or one 3' base less), sequences that the same hairpin explains with fewer edits, that stay
+  miRNA and that hold at least :data:`PARENT_SKEW` times its reads (:func:`mirna_parent_reads`):
+  such a sequence is most likely a sequencing error or isomiR of the abundant miRNA sequence next
+  to it, not a fragment of the RNA (the abundance-skew reasoning of amplicon denoising: UNOISE,
+  Edgar 2016, bioRxiv 081257; DADA2, Callahan et al. 2016, Nat Methods 13:581). Without them, demo
+  miRNA reads whose sequencing error hits the one base where a miRBase look-alike differs from
+  its tRNA (hsa-miR-4454 vs tRNA-His-GTG), or whose A tail MT-TF templates (hsa-miR-4284), were
+  released (issue 18); fragments with no abundant miRNA neighbour (tRNA-Pro reads 1 mismatch from
+  hsa-miR-4448) are still released.
 * Sequences that stay miRNA but that a class also explains (ties) are the *other-class evidence*
   (:func:`release_better_rna_class` fills ``evidence``): ``class:gene`` of each class that aligns.
 """
@@ -42,8 +44,8 @@ ARTIFACT_CLASS = "artifact"
 
 #: A release candidate stays miRNA when its one-edit miRNA neighbours hold >= this many times its
 #: reads. Calibrated on the demo truth (``tests/accuracy/measure_demo_accuracy.py``): 2 keeps the 5
-#: true miRNA reads released by the plain rule and no background read; 1 also keeps 2 background
-#: reads; 8 (UNOISE's skew for one difference) keeps only 2 of the 5 true reads.
+#: true miRNA reads with such neighbours that the plain rule released, and no background read; 1
+#: also keeps 2 background reads; 8 (UNOISE's skew for one difference) keeps only 2 of the 5.
 PARENT_SKEW = 2
 
 #: One class alignment of a sequence: (class, gene, mismatches).
@@ -136,11 +138,34 @@ def mirna_parent_reads(
     return reads
 
 
+#: Bases of the untemplated 3' tails that miRNAs carry (adenylation, uridylation).
+MIRNA_TAIL_BASES = frozenset("AT")
+
+
+def is_tailed_mature(sequence: str, hits: list[Hit]) -> bool:
+    """True when a best hit is a whole mature exactly (templated part = the mature arm, no SNV)
+    followed by an untemplated 3' tail of A/U only: the commonest miRNA isomiR (3' adenylation and
+    uridylation by nucleotidyl transferases; Wyman et al. 2011, Genome Res 21:1450), which an RNA
+    that happens to template the tail explains no better."""
+    for hit in hits:
+        arm = hit.arm
+        if (
+            arm is not None
+            and hit.n_added > 0
+            and not hit.snv_positions
+            and (hit.start, hit.templated_end) == (arm.start, arm.end)
+            and set(sequence[-hit.n_added :]) <= MIRNA_TAIL_BASES
+        ):
+            return True
+    return False
+
+
 def release_targets(
     sequences: list[str], counts: list[int], hits_by_rank: dict[int, list[Hit]], class_hits: dict[int, list[ClassHit]],
     artifact_configured: bool,
 ) -> dict[int, str | None]:
-    """Rank -> class it is released to (None = stays miRNA): :func:`release_class`, then the miRNA-variant rule."""
+    """Rank -> class it is released to (None = stays miRNA): :func:`release_class`, then the miRNA-variant
+    rules (:func:`is_tailed_mature`, :func:`mirna_parent_reads`)."""
     targets = {
         rank: release_class(sequences[rank - 1], class_hits.get(rank, []), hits[0].edits, artifact_configured)
         for rank, hits in hits_by_rank.items()
@@ -150,7 +175,11 @@ def release_targets(
         rank
         for rank, target in targets.items()
         if target not in (None, ARTIFACT_CLASS)
-        and mirna_parent_reads(rank, sequences, counts, hits_by_rank, targets, rank_of) >= PARENT_SKEW * counts[rank - 1]
+        and (
+            is_tailed_mature(sequences[rank - 1], hits_by_rank[rank])
+            or mirna_parent_reads(rank, sequences, counts, hits_by_rank, targets, rank_of)
+            >= PARENT_SKEW * counts[rank - 1]
+        )
     ]
     for rank in kept:  # decided after the loop: parents are judged by the plain rule only
         targets[rank] = None
