@@ -26,6 +26,8 @@ from exomir.quantify import (
     read_features,
     score_hit,
 )
+from exomir.quantify.model import MatureArm
+from exomir.quantify.release import PARENT_SKEW, is_tailed_mature, one_edit_neighbours, release_targets
 from exomir.references import prepare_references
 from support import ROOT, quantify_into
 DATA = Path(__file__).parent / "data" / "quantify"
@@ -678,6 +680,37 @@ def test_release_better_rna_class_exact(tmp_path):
     )
 
 
+def test_release_targets_keep_a_variant_of_an_abundant_mirna_sequence():
+    """A sequence released by the plain rule stays miRNA when one-edit neighbours on the same
+    hairpin, with fewer edits and staying miRNA, hold >= PARENT_SKEW (2) times its reads."""
+    parent = "GGATCCGAGTCACGGCACCA"  # on the hairpin exactly
+    child = "GAATCCGAGTCACGGCACCA"  # 1 SNV on the hairpin, exact in the class
+    short = "GAATCCGAGTCACGGCACC"  # 1 SNV; its one-edit neighbour `child` is released: no parent
+    sequences = [parent, child, short]
+    hits = {1: [Hit("hsa-mir-a", 1, 20, [], 0)], 2: [Hit("hsa-mir-a", 1, 20, [2], 0)],
+            3: [Hit("hsa-mir-a", 1, 19, [2], 0)]}
+    class_hits = {2: [("trna", "tRNA-His", 0)], 3: [("trna", "tRNA-His", 0)]}
+    assert PARENT_SKEW == 2
+    assert release_targets(sequences, [20, 10, 4], hits, class_hits, True) == {1: None, 2: None, 3: "trna"}
+    # 11 reads next to 20: the neighbour is not twice as abundant, the class explains it
+    assert release_targets(sequences, [20, 11, 4], hits, class_hits, True) == {1: None, 2: "trna", 3: "trna"}
+    # a neighbour on another hairpin is no parent
+    other = {**hits, 1: [Hit("hsa-mir-b", 1, 20, [], 0)]}
+    assert release_targets(sequences, [20, 10, 4], other, class_hits, True)[2] == "trna"
+    # artefacts are released whatever their neighbours
+    artefact = {**class_hits, 2: [("artifact", "RA5", 0)]}
+    assert release_targets(sequences, [20, 10, 4], hits, artefact, True)[2] == "artifact"
+    # a whole mature + an A/U tail stays miRNA whatever its neighbours (3' adenylation/uridylation)
+    arm = MatureArm("hsa-miR-a", "hsa-mir-a", 1, 18, "hsa-miR-a")
+    tailed = [Hit("hsa-mir-a", 1, 18, [], 1, arm)]
+    assert is_tailed_mature("GGGCTCACATCACCCCATA", tailed)
+    assert not is_tailed_mature("GGGCTCACATCACCCCATG", tailed)  # a G tail: not a miRNA tail
+    assert not is_tailed_mature("GGGCTCACATCACCCCATA", [Hit("hsa-mir-a", 2, 18, [], 1, arm)])  # 5' shifted
+    assert not is_tailed_mature("GGGCTCACATCACCCCATA", [Hit("hsa-mir-a", 1, 18, [3], 1, arm)])  # with an SNV
+    assert release_targets(["GGGCTCACATCACCCCATA"], [5], {1: tailed}, {1: [("trna", "MT-TF", 0)]}, True) == {1: None}
+    assert one_edit_neighbours("ACG") == {"CCG", "GCG", "TCG", "AAG", "AGG", "ATG", "ACA", "ACC", "ACT", "AC"}
+
+
 # ----------------------------------------------------------------------------- demo subset
 
 DEMO_SUBSET = DATA / "demo_subset"
@@ -804,3 +837,44 @@ def _toy_matrices(out, toy_ref, tmp_path, samples, stats) -> dict[str, str]:
         out_mapping_stats=paths["mapping"],
     )
     return paths
+
+
+RELEASE_GUARD = DATA / "release_guard"
+
+
+def _guard_run(measure, hsa_ref, tmp_path):
+    """Trim and quantify the release guard samples; (accuracy, released reads per sample)."""
+    samples = {
+        sample: measure.trim_sample(sample, RELEASE_GUARD / f"{sample}.fastq.gz", tmp_path)
+        for sample in measure.GUARD_SEEDS
+    }
+    assignments, counts = measure.quantify_samples(samples, hsa_ref, tmp_path)
+    acc = measure.score(samples, assignments, counts, measure.DemoTruth(hsa_ref["mature"]))
+    released = {
+        s: int(pd.read_csv(tmp_path / "quantify" / f"{s}.stats.tsv", sep="\t").at[0, "rna_class_released_reads"])
+        for s in samples
+    }
+    return acc, released
+
+
+def test_no_true_demo_mirna_read_is_released(hsa_ref, tmp_path, monkeypatch):
+    """The demo reads the plain release rule took from their miRNA (issue 18), with their neighbours.
+
+    ``tests/data/quantify/release_guard`` (``measure_demo_accuracy.py --make-release-guard``): 336
+    reads of 5 demo samples. hsa-miR-4454 reads whose sequencing error hits the base where the
+    miRBase entry differs from tRNA-His-GTG (and one hsa-miR-4497 3'-addition read templated on
+    28S) stay miRNA because their one-edit miRNA neighbours hold >= 2x their reads; the
+    hsa-miR-4284 + A read (A templated by MT-TF) stays as a whole mature + A/U tail; the 3 tRNA-Pro
+    fragments of BC01 exact in tRNA-Pro-AGG (1 mismatch from hsa-miR-4448, no such neighbour) are
+    still released (the 3 tRNA-Pro-TGG reads align to no hairpin).
+    """
+    measure = _measure_module()
+    acc, released = _guard_run(measure, hsa_ref, tmp_path / "rule")
+    # every true miRNA read keeps a hairpin assignment (none released) and is counted correctly
+    assert (acc.mirna_reads, acc.not_aligned, acc.correct, acc.counted) == (330, 0, 330, 330)
+    assert released == {"BC01": 3, "BC06": 0, "HC02": 0, "HC04": 0, "HC06": 0}
+    # the same reads with the plain rule (no neighbour check): 5 true reads are released
+    monkeypatch.setattr("exomir.quantify.release.PARENT_SKEW", 10**9)
+    acc, released = _guard_run(measure, hsa_ref, tmp_path / "plain")
+    assert (acc.mirna_reads, acc.not_aligned, acc.correct) == (330, 5, 325)
+    assert released == {"BC01": 5, "BC06": 1, "HC02": 1, "HC04": 1, "HC06": 0}

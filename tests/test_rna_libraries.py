@@ -18,6 +18,7 @@ from exomir.rna_libraries import (
     is_low_complexity,
     mitochondrial_records,
     reverse_complement,
+    shared_span,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def test_release_rule_artifact_first_then_fewer_edits_ties_stay_mirna():
     assert release_class(S1_U2_READ, [("snrna", "RNU2-1", 1)], 1, True) is None
 
 
-def test_overlap_decisions_keep_documented_embedded_and_look_alikes_mask_snrna_copies_and_whole_matures():
+def test_overlap_decisions_keep_documented_embedded_and_look_alikes_mask_snrna_copies():
     u2 = LibraryRecord("snrna", "RNU2-1", 2, "ACGT")
     pseudo = LibraryRecord("snrna", "RNU2-6P", 1, "ACGT")
     other = LibraryRecord("snrna", "RNU6-346P", 1, "ACGT")
@@ -69,8 +70,28 @@ def test_overlap_decisions_keep_documented_embedded_and_look_alikes_mask_snrna_c
     # a partial overlap with a snoRNA/tRNA/rRNA: the release rule judges each read (fewer edits wins)
     assert decide(LibraryRecord("snorna", "SNORA2C", 1, "A"), "hsa-mir-1291", 75, 87)[0] == "keep"  # 0.86
     assert decide(LibraryRecord("trna", "tRNA-Pro-AGG-1-1", 1, "A"), "hsa-mir-4448", 20, 61)[0] == "keep"
-    # ... unless the record holds the whole mature exactly (isomiRs templated on it would leave)
-    assert decide(LibraryRecord("rrna", "MT-RNR2", 1, "A"), "hsa-mir-4485", 51, 71, whole_mature=True)[0] == "mask"
+    # ... also when the record holds the whole mature exactly (its isomiRs: the release rule's variant checks)
+    verdict = decide(LibraryRecord("rrna", "MT-RNR2", 1, "A"), "hsa-mir-4485", 51, 71, whole_mature=True)
+    assert verdict[0] == "keep" and verdict[1].startswith("holds the whole mature exactly")
+
+
+def test_shared_span_stays_within_one_hairpin_window():
+    # 28S words at 255 and 4,864 shared with an 84-nt hairpin: two look-alikes of 18 nt, not 4,627 nt
+    assert shared_span([(255, 18), (4864, 18)], 84) == 18
+    # a mismatch breaking the words inside one window does not split the stretch (0-17 and 19-36)
+    assert shared_span([(0, 18), (19, 18)], 84) == 37
+    assert shared_span([], 84) == 0
+
+
+def test_an_18_nt_whole_mature_is_a_whole_mature_overlap():
+    mature = "GGGCTCACATCACCCCAT"  # hsa-miR-4284, 18 nt: also an 18-nt hairpin word
+    record = LibraryRecord("trna", "MT-TF", 1, "GACG" + mature + "AAACACCA")
+    words = hairpin_words([("hsa-mir-4284", "CCCC" + mature + "GGGG")])
+    _records, rows = apply_overlap_rule([record], words, {"hsa-mir-4284": 26}, whole_matures={"hsa-mir-4284": {mature}})
+    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [("hsa-mir-4284", 5, 22, "keep")]
+    assert rows[0][5].startswith("holds the whole mature exactly")
+    _records, rows = apply_overlap_rule([record], words, {"hsa-mir-4284": 26})
+    assert rows[0][5].startswith("partial 18-nt overlap")
 
 
 def test_mitochondrial_records_follow_the_rcrs_strands_and_get_cca():
@@ -115,7 +136,7 @@ def test_bundled_u2_library_explains_the_serum_read_exactly():
     overlaps = pd.read_csv(LIBRARIES / "human" / "hairpin_overlaps.tsv", sep="\t")
     u2 = overlaps[(overlaps["record"] == "snrna|RNU2-1|x2") & (overlaps["hairpin"] == "hsa-mir-1246")]
     assert list(u2["decision"]) == ["keep"]
-    assert (overlaps["decision"] == "keep").sum() == 103 and (overlaps["decision"] == "mask").sum() == 90
+    assert (overlaps["decision"] == "keep").sum() == 111 and (overlaps["decision"] == "mask").sum() == 82
     # miR-1290 lies in the documented U2 fragment region: kept with it, so the S1 read stays explained
     u2_1290 = overlaps[(overlaps["record"] == "snrna|RNU2-1|x2") & (overlaps["hairpin"] == "hsa-mir-1290")]
     assert list(u2_1290["decision"]) == ["keep"]

@@ -7,6 +7,7 @@ with exact expected values. Run from the project root::
     .venv/bin/python tests/accuracy/measure_demo_accuracy.py            # all 12 demo samples
     .venv/bin/python tests/accuracy/measure_demo_accuracy.py BC01 HC01  # some samples
     .venv/bin/python tests/accuracy/measure_demo_accuracy.py --label-literal  # last-base SNVs as labelled
+    .venv/bin/python tests/accuracy/measure_demo_accuracy.py --make-release-guard  # fixture of test_quantify
 
 What is run (the workflow's own functions, default settings): the bundled
 miRBase 22.1 ``hsa`` references (:func:`exomir.references.prepare_references`,
@@ -484,10 +485,46 @@ def make_subset(out_dir: Path = SUBSET_DIR) -> None:
                 out.writelines(record)
 
 
+GUARD_DIR = ROOT / "tests" / "data" / "quantify" / "release_guard"
+#: Inserts of the release guard fixture, by demo sample: the true miRNA reads that the plain release
+#: rule (fewer edits wins) released to a miRBase look-alike (exact in tRNA-His-GTG, 28S, MT-TF; one
+#: edit on the hairpin), and one tRNA-Pro-AGG 5' fragment (background, 1 mismatch from
+#: hsa-miR-4448) that must still be released. The fixture holds every read of the sample whose
+#: insert is one of these or one edit from one (their miRNA "parents").
+GUARD_SEEDS: dict[str, tuple[str, ...]] = {
+    "BC01": ("AATCCGAGTCACGGCACC", "GGCTCGTTGGTCTAGGGGTA"),
+    "BC06": ("GAATCCGAGTCACGGCACCA",),
+    "HC02": ("CTCCGGGACGGCTGGGA",),
+    "HC04": ("GAATCCGAGTCACGGCAC",),
+    "HC06": ("GGGCTCACATCACCCCATA",),
+}
+
+
+def make_release_guard(out_dir: Path = GUARD_DIR) -> None:
+    """Write the release guard fixture (:data:`GUARD_SEEDS`): the demo reads, unchanged, in file order."""
+    from exomir.io import atomic_open
+    from exomir.quantify.release import one_edit_neighbours
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="exomir_guard_") as tmp:
+        for sample, seeds in GUARD_SEEDS.items():
+            wanted = set(seeds).union(*(one_edit_neighbours(seed) for seed in seeds))
+            _collapsed, reads = trim_sample(sample, DEMO / f"{sample}.fastq.gz", Path(tmp))
+            with gzip.open(DEMO / f"{sample}.fastq.gz", "rt") as handle:
+                lines = handle.readlines()
+            with atomic_open(out_dir / f"{sample}.fastq.gz", "wt") as out:
+                for i, (_label, insert) in enumerate(reads):
+                    if insert in wanted:
+                        out.writelines(lines[4 * i : 4 * i + 4])
+
+
 def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING)
     if argv == ["--make-subset"]:
         make_subset()
+        return
+    if argv == ["--make-release-guard"]:
+        make_release_guard()
         return
     literal = "--label-literal" in argv
     argv = [a for a in argv if a != "--label-literal"]
