@@ -90,3 +90,19 @@ def test_fixture_summarised_below_a_lowered_threshold(monkeypatch: pytest.Monkey
     html = render_report(context, data, TEMPLATES)
     assert 'Full table: <a href="../qc/sample_flags.tsv">qc/sample_flags.tsv</a>' in html
     assert html.count('id="flags-table"') == 1 and 'id="flags-table-summary"' in html
+
+
+def test_sample_distances_row_by_row_equal_the_broadcast_formula():
+    """exomir.diffexp.sample_distances (row by row since issue 21.4) gives bit-identical values to
+    the single broadcast it replaced, and exact distances on a tiny matrix."""
+    import numpy as np
+
+    from exomir.diffexp import sample_distances
+
+    vst = pd.DataFrame(np.random.default_rng(3).normal(8, 3, (300, 9)), columns=[f"S{i}" for i in range(9)])
+    data = vst.T.to_numpy()
+    broadcast = np.sqrt(((data[:, None, :] - data[None, :, :]) ** 2).sum(axis=2))
+    assert np.array_equal(sample_distances(vst).to_numpy(), broadcast)
+    tiny = pd.DataFrame({"a": [0.0, 0.0], "b": [3.0, 4.0], "c": [0.0, 1.0]})
+    assert sample_distances(tiny).to_numpy().tolist() == [[0.0, 5.0, 1.0], [5.0, 0.0, np.sqrt(18.0)],
+                                                         [1.0, np.sqrt(18.0), 0.0]]

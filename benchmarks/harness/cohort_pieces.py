@@ -57,12 +57,18 @@ write_multiqc_content(
 )
 """
 
+#: argv: output HTML, optionally a sample limit replacing exomir.report_scale.SAMPLE_ROWS_MAX (the
+#: unsummarised report for comparison).
 EXOMIR_REPORT = _HEAD + """
+import sys
 import pandas as pd
+from exomir import report_scale
 from exomir.report import write_report
+if len(sys.argv) > 2:
+    report_scale.SAMPLE_ROWS_MAX = int(sys.argv[2])
 versions = pd.read_csv("results/provenance/software_versions.tsv", sep="\\t", dtype=str)
 write_report(
-    out_html="results/report/exomir_report.html", results_dir="results", samples=params["sheet"],
+    out_html=sys.argv[1], results_dir="results", samples=params["sheet"],
     contrasts=params["contrasts"], template_dir=params["template_dir"], config=config,
     command="snakemake --cores 2", multiqc_href="multiqc_report.html",
     alpha=float(config["diffexp"]["alpha"]), extra_versions=dict(zip(versions["tool"], versions["version"])),
