@@ -12,6 +12,8 @@ Modules, one concern each:
 ``size``        one read number: every per-sample step in interleaved rounds, the ratios
 ``dag``         Snakemake parse and dry run of generated cohorts
 ``cohort``      cohort-level steps (matrices, QC summary, MultiQC, report) at scale
+``cohort_tree`` simulated cohorts of n samples made from a demo run's per-sample tables
+``cohort_pieces`` the cohort rules' function calls and MultiQC command timed by ``cohort``
 ``diffexp``     pyDESeq2 through exomir.diffexp at cohort scale
 ``output``      the machine description and the markdown tables of a run
 ``cli``         the command line

@@ -24,6 +24,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dag-samples", default="500,2000,5000", help="cohort sizes of the DAG dry runs")
     parser.add_argument("--dag-rounds", type=int, default=1, help="interleaved rounds of the DAG steps")
     parser.add_argument("--cohort-samples", default="500,2000", help="cohort sizes of the cohort-level steps")
+    parser.add_argument("--cohort-source", default=str(PROJECT),
+                        help="working directory of a finished demo run (./exomir demo) whose per-sample tables "
+                             "the simulated cohorts are made from")
+    parser.add_argument("--cohort-rounds", type=int, default=1, help="interleaved rounds of the cohort steps")
     parser.add_argument("--de-samples", type=int, default=200)
     parser.add_argument("--de-mirnas", type=int, default=2600)
     parser.add_argument("--tables", action="store_true", help="only print the markdown tables of --tag's results")
@@ -70,7 +74,8 @@ def run_cohort_parts(args: argparse.Namespace, work: Path, results: Path, report
     if "cohort" not in args.skip_set:
         from harness.cohort import bench_cohort
 
-        report["cohort"] = bench_cohort(_ints(args.cohort_samples), work)
+        report["cohort"] = bench_cohort(_ints(args.cohort_samples), work, Path(args.cohort_source),
+                                        args.cohort_rounds)
         write_tsv(report["cohort"], results / f"{args.tag}_cohort.tsv")
     if "diffexp" not in args.skip_set:
         from harness.diffexp import bench_diffexp

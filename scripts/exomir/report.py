@@ -37,6 +37,7 @@ from exomir.errors import ExomirInputError
 from exomir.genome.report_section import novel_report
 from exomir.io import atomic_open, read_tsv
 from exomir.qc.mirtrace import report_section as mirtrace_report_section
+from exomir.report_scale import summarise_large_cohort
 from exomir.report_evidence import (
     cohort_overview,
     findings,
@@ -150,6 +151,10 @@ class Table:
     numeric: list[bool]
     rows: list[list[tuple[str, str, str]]]
     row_attrs: list[dict[str, str]] = field(default_factory=list)
+    # set on the summaries of large cohorts only (exomir.report_scale); empty = a full table
+    note: str = ""
+    link: str = ""
+    detail: "Table | None" = None
 
     @classmethod
     def from_frame(
@@ -673,6 +678,8 @@ def build_context(
     context.update(evidence)
     context["findings"] = findings(context)
     data = {"alpha": alpha, "contrasts": contrast_data, **evidence_data}
+    context["overview_note"] = ""
+    summarise_large_cohort(context, data, sheet, results, Table.from_frame, composition_bars)
     return context, data
 
 
