@@ -239,7 +239,7 @@ def test_missing_cutadapt_is_clear(tmp_path):
 
 @pytest.mark.workflow
 def test_rules_run_in_snakemake(tmp_path):
-    """detect_adapter -> trim_and_collapse and fastqc through Snakemake (harness Snakefile)."""
+    """trim_and_collapse (detection included) and fastqc through Snakemake (harness Snakefile)."""
     import subprocess
 
     reads = tmp_path / "reads"

@@ -19,7 +19,7 @@ from support import COMPARED, HANG_TIMEOUT, checksums, run_snakemake, snakemake_
 pytestmark = pytest.mark.workflow
 
 #: Rules that run once per sample: a changed FASTQ reruns exactly these, for that sample only.
-PER_SAMPLE_RULES = {"detect_adapter", "trim_and_collapse", "fastqc", "quantify_sample", "qc_composition"}
+PER_SAMPLE_RULES = {"trim_and_collapse", "fastqc", "quantify_sample", "qc_composition"}
 
 
 def test_rerun_with_one_core_gives_identical_bytes(reference_run, mini_cohort):

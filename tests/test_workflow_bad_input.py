@@ -155,7 +155,7 @@ def test_configured_adapter_absent_warns_and_suggests(tmp_path):
     workdir = make_workdir(tmp_path / "w", cfg, samples_tsv=_sheet(_demo_rows()))
     run_snakemake(workdir, "results/preprocess/BC01.adapter_detection.tsv", "results/preprocess/BC01.stats.tsv")
     detection = (workdir / "results" / "preprocess" / "BC01.adapter_detection.tsv").read_text()
-    log = (workdir / "logs" / "detect_adapter" / "BC01.log").read_text()
+    log = (workdir / "logs" / "trim_and_collapse" / "BC01.log").read_text()
     assert "truseq" in detection
     assert "WARNING" in log and "nebnext" in log and "truseq" in log
 

@@ -126,7 +126,7 @@ def chain_steps(paths: SizeRun) -> list[Step]:
 
     def clean_sample_outputs() -> None:
         for folder in ("results/preprocess", "results/quantify", "logs/trim_and_collapse", "logs/quantify_sample",
-                       "logs/detect_adapter"):
+                       "logs/detect_adapter"):  # detect_adapter: its own job before issue 21
             shutil.rmtree(smk / folder, ignore_errors=True)
 
     return [

@@ -472,7 +472,11 @@ def detect_sample_kit(
     min_ratio: float = 3.0,
     min_partial: int = 8,
 ) -> tuple[Kit, Detection]:
-    """Rule ``detect_adapter``: check the FASTQs, detect, choose the kit, write the table."""
+    """Check the FASTQs, detect the adapter, choose the kit, write the detection table.
+
+    The first step of rule ``trim_and_collapse`` (its own job before issue 21: one Python
+    start per sample less).
+    """
     from exomir.fastq_check import check_sample_fastqs
 
     check_sample_fastqs([str(f) for f in fastqs], sample, n_reads)

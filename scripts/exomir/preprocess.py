@@ -409,10 +409,16 @@ def trim_and_collapse(
     out_log: str,
     threads: int = 2,
     check_records: int = 10000,
+    check_inputs: bool = True,
 ) -> TrimResult:
-    """Validate, trim, (UMI-deduplicate,) collapse and write all per-sample outputs."""
+    """Validate, trim, (UMI-deduplicate,) collapse and write all per-sample outputs.
+
+    ``check_inputs=False`` skips the first-records check of the FASTQs, for a caller that has
+    just checked them (rule ``trim_and_collapse`` runs the adapter detection first, which does).
+    """
     fastqs = [str(f) for f in fastqs]
-    check_sample_fastqs(fastqs, sample, check_records)
+    if check_inputs:
+        check_sample_fastqs(fastqs, sample, check_records)
     cutadapt = _require_cutadapt(settings, sample)
     workdir = Path(out_collapsed).parent / f".{sample}.trim_tmp"
     dedup = UmiDeduplicator(kit.umi) if (kit.umi is not None and settings.use_umi) else None

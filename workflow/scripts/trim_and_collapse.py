@@ -1,30 +1,44 @@
-"""Rule trim_and_collapse: see exomir.preprocess.trim_and_collapse."""
+"""Rule trim_and_collapse: see exomir.kits.detect_sample_kit and exomir.preprocess.trim_and_collapse."""
 
 from exomir.adapter_recovery import RecoverySettings
-from exomir.kits import chosen_kit
+from exomir.kits import chosen_kit, detect_sample_kit
 from exomir.logutil import log_to
 from exomir.preprocess import TrimSettings, trim_and_collapse
 
+params = snakemake.params
 with log_to(snakemake.log[0]):
+    # Detection first: it checks the FASTQs and writes the table the kit is then read from.
+    detect_sample_kit(
+        sample=snakemake.wildcards.sample,
+        fastqs=list(snakemake.input.fastq),
+        out_tsv=snakemake.output.detection,
+        kit=params.kit,
+        adapter=params.adapter,
+        clip_5p=params.clip_5p,
+        clip_3p=params.clip_3p,
+        n_reads=params.n_reads,
+        min_fraction=params.min_fraction,
+        min_ratio=params.min_ratio,
+    )
     kit = chosen_kit(
-        snakemake.input.detection,
-        adapter=snakemake.params.adapter,
-        clip_5p=snakemake.params.clip_5p,
-        clip_3p=snakemake.params.clip_3p,
+        snakemake.output.detection,
+        adapter=params.adapter,
+        clip_5p=params.clip_5p,
+        clip_3p=params.clip_3p,
     )
     settings = TrimSettings(
-        quality_cutoff=snakemake.params.quality_cutoff,
-        max_n=snakemake.params.max_n,
-        min_length=snakemake.params.min_length,
-        max_length=snakemake.params.max_length,
-        discard_untrimmed=snakemake.params.discard_untrimmed,
-        error_rate=snakemake.params.error_rate,
-        min_overlap=snakemake.params.min_overlap,
-        use_umi=snakemake.params.use_umi,
+        quality_cutoff=params.quality_cutoff,
+        max_n=params.max_n,
+        min_length=params.min_length,
+        max_length=params.max_length,
+        discard_untrimmed=params.discard_untrimmed,
+        error_rate=params.error_rate,
+        min_overlap=params.min_overlap,
+        use_umi=params.use_umi,
         recovery=RecoverySettings(
-            enabled=snakemake.params.adapter_recovery,
-            min_overlap=snakemake.params.recovery_min_overlap,
-            error_rate=snakemake.params.recovery_error_rate,
+            enabled=params.adapter_recovery,
+            min_overlap=params.recovery_min_overlap,
+            error_rate=params.recovery_error_rate,
         ),
     )
     trim_and_collapse(
@@ -38,4 +52,5 @@ with log_to(snakemake.log[0]):
         out_json=snakemake.output.json,
         out_log=snakemake.output.cutadapt_log,
         threads=snakemake.threads,
+        check_inputs=False,
     )

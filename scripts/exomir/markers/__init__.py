@@ -21,6 +21,11 @@ Diagnostic figures computed on the cohort that also discovered the markers are o
 every output says "exploratory, discovery cohort".
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from exomir.markers.catalogue import (
     MIRNA_COLUMNS,
     load_catalogues,
@@ -40,27 +45,51 @@ from exomir.markers.concordance import (
     detected_mirnas,
     find_contrast,
 )
-from exomir.markers.contrast import annotate_and_score
-from exomir.markers.diagnostics import (
-    PanelResult,
-    auc_score,
-    bootstrap_auc_ci,
-    nested_cv_panel,
-    roc_curve_points,
-    single_marker_auc,
-)
 from exomir.markers.names import (
     LEGACY_ARM,
-    REMOVED,
-    RENAMED,
     MirbaseNames,
     ParsedName,
+    REMOVED,
+    RENAMED,
     Resolution,
     expand_review_name,
     parse_name,
     resolve_name,
 )
-from exomir.markers.plotting import dotplot_table, plot_dotplot, plot_roc
+
+# The diagnostics, plotting and contrast names are imported from their submodule on first use
+# (PEP 562): the Snakefile's start-up code needs only the name resolution, and the diagnostics
+# pull in scipy.stats and scikit-learn, about 0.8 CPU s of every Snakemake start and every rule
+# script (issue 21). concordance (module and function) stays eager: importing the submodule later
+# would rebind the package attribute ``concordance`` from the function to the module.
+_SUBMODULE = {
+    "annotate_and_score": "contrast",
+    "PanelResult": "diagnostics",
+    "auc_score": "diagnostics",
+    "bootstrap_auc_ci": "diagnostics",
+    "nested_cv_panel": "diagnostics",
+    "roc_curve_points": "diagnostics",
+    "single_marker_auc": "diagnostics",
+    "dotplot_table": "plotting",
+    "plot_dotplot": "plotting",
+    "plot_roc": "plotting",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its submodule on first use."""
+    try:
+        module = _SUBMODULE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULE])
+
 
 __all__ = [
     "CONCORDANCE", "DIRECTIONS", "EXPLORATORY", "LEGACY_ARM", "MIRNA_COLUMNS", "REMOVED", "RENAMED", "ROLES",

@@ -17,7 +17,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
 
 #: RNA types of the summary, in report order, and the composition classes they gather.
 RNA_TYPES = ("mirna", "rrna", "trna", "snrna_snorna", "artifact", "other", "unknown")
@@ -64,6 +63,9 @@ def rna_type_summary(composition: pd.DataFrame) -> pd.DataFrame:
 
 def expected_detected(counts: np.ndarray, sampled: int) -> float:
     """Expected number of miRNAs with >= 1 read among ``sampled`` reads drawn without replacement (6 decimals)."""
+    # imported here: exomir.qc is loaded at every Snakemake start, scipy.special costs ~0.1 s there
+    from scipy.special import gammaln
+
     counts = counts[counts > 0].astype(float)
     total = counts.sum()
     if sampled >= total:
