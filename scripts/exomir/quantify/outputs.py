@@ -68,11 +68,13 @@ def write_bam(
                 rank, assignment = assignments[position]
                 hit = assignment.hits[i]
                 if position not in shared:
-                    names = ";".join(assignment.matures)
+                    matures = assignment.matures  # once: Assignment.status would sort them again
+                    names = ";".join(matures)
+                    status = "hairpin_only" if not matures else ("mature" if len(matures) == 1 else "ambiguous")
                     n_hits = len(assignment.hits)
                     shared[position] = (
                         f"s{rank}_x{assignment.count}",
-                        f"NH:i:{n_hits}\tXC:i:{assignment.count}\tXS:Z:{assignment.status}"
+                        f"NH:i:{n_hits}\tXC:i:{assignment.count}\tXS:Z:{status}"
                         f"\tRG:Z:{sample}" + (f"\tXM:Z:{names}" if names else ""),
                     )
                 query_name, tags = shared[position]
@@ -130,17 +132,20 @@ class AssignmentTally:
 def _add_gff_records(
     gff_records: list[GffRecord],
     a: Assignment,
+    matures: list[str],
     labels: list[str] | None,
     status: str,
     hairpins: dict[str, str],
 ) -> None:
     """Append one mirGFF3 record per mature name of ``a`` (on its first hit on that name).
 
-    ``labels``: the isomiR labels of ``a``'s first hit (reused when that hit is the name's).
+    ``matures``: ``a.matures`` (computed once by the caller); ``labels``: the isomiR labels of
+    ``a``'s first hit (reused when that hit is the name's).
     """
     first = a.hits[0]
-    for name in a.matures:
-        on_name = [h for h in a.hits if h.arm is not None and h.arm.feature == name]
+    hits = a.hits
+    for name in matures:
+        on_name = [h for h in hits if h.arm is not None and h.arm.feature == name] if len(hits) > 1 else hits
         hit = on_name[0]
         name_labels = labels if hit is first else isomir_labels(a.sequence, hit)
         reference = hairpins[hit.hairpin][hit.start - 1 : hit.start - 1 + len(a.sequence)]
@@ -202,6 +207,7 @@ def write_assignments(
                 detected.add(matures[0])
             if len(hairpin_names) > 1:
                 tally.multi_hairpin_reads += a.count
-            _add_gff_records(gff_records, a, labels, status, hairpins)
+            if matures:
+                _add_gff_records(gff_records, a, matures, labels, status, hairpins)
         handle.write("".join(lines))
     return tally
