@@ -30,7 +30,7 @@ def score_hit(
     if reference == sequence:  # most hits: no mismatch, no addition
         return [], 0
     # bases past the hairpin end count as mismatches
-    mismatch = [a != b for a, b in zip(sequence, reference)]
+    mismatch = list(map(str.__ne__, sequence, reference))  # a != b per base, in C
     mismatch += [True] * (length - len(reference))
     n_added = 0
     for i in range(max(0, length - settings.max_3p_addition), length):
