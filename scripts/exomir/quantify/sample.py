@@ -25,7 +25,9 @@ from exomir.quantify.release import release_better_rna_class
 log = logging.getLogger("exomir.quantify")
 
 
-def _read_references(sample: str, mature_tsv: str, hairpin_fa: str) -> tuple[dict[str, str], dict[str, list[MatureArm]]]:
+def _read_references(
+    sample: str, mature_tsv: str, hairpin_fa: str
+) -> tuple[dict[str, str], dict[str, list[MatureArm]]]:
     """``(hairpins, arms)``, read once; bowtie 1 must be on PATH and every hairpin of
     ``mature.tsv`` in ``hairpin.fa``."""
     if shutil.which("bowtie") is None:
