@@ -452,10 +452,11 @@ def is_low_complexity(sequence: str, max_base_share: float = 0.8, min_distinct_d
     """
     if not sequence:
         return False
-    top = max(sequence.count(base) for base in "ACGTN")
+    top = max(map(sequence.count, "ACGTN"))
     if top >= max_base_share * len(sequence) or sequence.count("N") > 0.1 * len(sequence):
         return True
-    dimers = {sequence[i : i + 2] for i in range(len(sequence) - 1)}
+    # 2-mers as (base, next base) pairs: as many distinct ones as 2-mer strings, built in C
+    dimers = set(zip(sequence, sequence[1:]))
     return len(dimers) < min_distinct_dimers
 
 

@@ -136,11 +136,7 @@ def could_align_trimmed(
             }
         found = kmers[k]
         if parts == 2:  # the default (1 mismatch): two seeds, one C-level expression each
-            kept.extend(
-                r
-                for r in group
-                if sequences[r - 1][:k] in found or sequences[r - 1][k : 2 * k] in found
-            )
+            kept += [r for r in group if (s := sequences[r - 1])[:k] in found or s[k : 2 * k] in found]
         else:
             seeds = range(0, parts * k, k)
             kept.extend(

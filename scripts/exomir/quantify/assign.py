@@ -30,7 +30,7 @@ def score_hit(
     if reference == sequence:  # most hits: no mismatch, no addition
         return [], 0
     # bases past the hairpin end count as mismatches
-    mismatch = [a != b for a, b in zip(sequence, reference)]
+    mismatch = list(map(str.__ne__, sequence, reference))  # a != b per base, in C
     mismatch += [True] * (length - len(reference))
     n_added = 0
     for i in range(max(0, length - settings.max_3p_addition), length):
@@ -51,11 +51,14 @@ def find_arm(
     settings: QuantifySettings,
 ) -> MatureArm | None:
     """The mature arm whose coordinates the hit fits within the tolerances (closest first)."""
+    candidates = arms.get(hairpin)
+    if not candidates:  # most hairpin hits of non-miRNA sequences: no arm to test
+        return None
+    max_5p, max_3p = settings.max_5p_shift, settings.max_3p_shift
     fitting = [
         arm
-        for arm in arms.get(hairpin, [])
-        if abs(start - arm.start) <= settings.max_5p_shift
-        and abs(templated_end - arm.end) <= settings.max_3p_shift
+        for arm in candidates
+        if -max_5p <= start - arm.start <= max_5p and -max_3p <= templated_end - arm.end <= max_3p
     ]
     if len(fitting) < 2:
         return fitting[0] if fitting else None
@@ -76,10 +79,14 @@ def best_hits(
     scored: list[tuple[tuple[int, int, int, int], Hit]] = []
     length = len(sequence)
     for hairpin, offset in set(raw_hits):
-        result = score_hit(sequence, hairpins[hairpin], offset, settings)
-        if result is None:
-            continue
-        snvs, n_added = result
+        hairpin_seq = hairpins[hairpin]
+        if hairpin_seq[offset : offset + length] == sequence:  # most hits: score_hit's exact case inline
+            snvs, n_added = [], 0
+        else:
+            result = score_hit(sequence, hairpin_seq, offset, settings)
+            if result is None:
+                continue
+            snvs, n_added = result
         start, templated_end = offset + 1, offset + length - n_added
         arm = find_arm(hairpin, start, templated_end, arms, settings)
         edits = len(snvs) + n_added

@@ -139,7 +139,11 @@ def read_features(path: str | os.PathLike) -> dict[str, str]:
     ``/``-joined in name order (:func:`exomir.references.feature_name`). Uses the
     ``feature`` column, or groups the ``sequence`` column when a table has none.
     """
-    table = read_tsv(path, dtype={"mature": str, "sequence": str, "feature": str})
+    return _features_of(read_tsv(path, dtype={"mature": str, "sequence": str, "feature": str}))
+
+
+def _features_of(table: pd.DataFrame) -> dict[str, str]:
+    """Mature name -> feature of a ``mature.tsv`` table read with text name/sequence/feature columns."""
     if "feature" in table.columns:
         return dict(zip(table["mature"], table["feature"]))
     names_by_sequence: dict[str, set[str]] = {}
@@ -153,8 +157,9 @@ def read_features(path: str | os.PathLike) -> dict[str, str]:
 
 def read_arms(path: str | os.PathLike) -> dict[str, list[MatureArm]]:
     """Hairpin name -> mature arms on it, from the prepared ``mature.tsv``."""
-    table = read_tsv(path, dtype={"mature": str, "hairpin": str})
-    features = read_features(path)
+    # one parse: the text columns read_features reads as text, and the hairpin
+    table = read_tsv(path, dtype={"mature": str, "hairpin": str, "sequence": str, "feature": str})
+    features = _features_of(table)
     arms: dict[str, list[MatureArm]] = {}
     for row in table.itertuples(index=False):
         arms.setdefault(row.hairpin, []).append(

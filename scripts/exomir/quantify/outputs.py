@@ -64,15 +64,19 @@ def write_bam(
     with atomic_path(out_bam) as tmp_bam:
         with pysam.AlignmentFile(str(tmp_bam), "wb", header=header) as bam:
             bam_header = bam.header
+            # bound once: two attribute lookups fewer per record
+            from_sam, write = pysam.AlignedSegment.fromstring, bam.write
             for _ref_id, start, position, i in order:
                 rank, assignment = assignments[position]
                 hit = assignment.hits[i]
                 if position not in shared:
-                    names = ";".join(assignment.matures)
+                    matures = assignment.matures  # once: Assignment.status would sort them again
+                    names = ";".join(matures)
+                    status = "hairpin_only" if not matures else ("mature" if len(matures) == 1 else "ambiguous")
                     n_hits = len(assignment.hits)
                     shared[position] = (
                         f"s{rank}_x{assignment.count}",
-                        f"NH:i:{n_hits}\tXC:i:{assignment.count}\tXS:Z:{assignment.status}"
+                        f"NH:i:{n_hits}\tXC:i:{assignment.count}\tXS:Z:{status}"
                         f"\tRG:Z:{sample}" + (f"\tXM:Z:{names}" if names else ""),
                     )
                 query_name, tags = shared[position]
@@ -84,7 +88,7 @@ def write_bam(
                     f"{255 if len(assignment.hits) == 1 else 0}\t{cigar}\t*\t0\t0\t{sequence}\t*\t"
                     f"NM:i:{len(hit.snv_positions)}\t{tags}"
                 )
-                bam.write(pysam.AlignedSegment.fromstring(line, bam_header))
+                write(from_sam(line, bam_header))
     pysam.index(str(out_bam))
 
 
@@ -130,17 +134,20 @@ class AssignmentTally:
 def _add_gff_records(
     gff_records: list[GffRecord],
     a: Assignment,
+    matures: list[str],
     labels: list[str] | None,
     status: str,
     hairpins: dict[str, str],
 ) -> None:
     """Append one mirGFF3 record per mature name of ``a`` (on its first hit on that name).
 
-    ``labels``: the isomiR labels of ``a``'s first hit (reused when that hit is the name's).
+    ``matures``: ``a.matures`` (computed once by the caller); ``labels``: the isomiR labels of
+    ``a``'s first hit (reused when that hit is the name's).
     """
     first = a.hits[0]
-    for name in a.matures:
-        on_name = [h for h in a.hits if h.arm is not None and h.arm.feature == name]
+    hits = a.hits
+    for name in matures:
+        on_name = [h for h in hits if h.arm is not None and h.arm.feature == name] if len(hits) > 1 else hits
         hit = on_name[0]
         name_labels = labels if hit is first else isomir_labels(a.sequence, hit)
         reference = hairpins[hit.hairpin][hit.start - 1 : hit.start - 1 + len(a.sequence)]
@@ -202,6 +209,7 @@ def write_assignments(
                 detected.add(matures[0])
             if len(hairpin_names) > 1:
                 tally.multi_hairpin_reads += a.count
-            _add_gff_records(gff_records, a, labels, status, hairpins)
+            if matures:
+                _add_gff_records(gff_records, a, matures, labels, status, hairpins)
         handle.write("".join(lines))
     return tally

@@ -25,8 +25,11 @@ from exomir.quantify.release import release_better_rna_class
 log = logging.getLogger("exomir.quantify")
 
 
-def _check_tools_and_arms(sample: str, mature_tsv: str, hairpin_fa: str) -> None:
-    """bowtie 1 must be on PATH and every hairpin of ``mature.tsv`` in ``hairpin.fa``."""
+def _read_references(
+    sample: str, mature_tsv: str, hairpin_fa: str
+) -> tuple[dict[str, str], dict[str, list[MatureArm]]]:
+    """``(hairpins, arms)``, read once; bowtie 1 must be on PATH and every hairpin of
+    ``mature.tsv`` in ``hairpin.fa``."""
     if shutil.which("bowtie") is None:
         raise ExomirInputError(
             "bowtie (version 1) is not on PATH",
@@ -42,6 +45,7 @@ def _check_tools_and_arms(sample: str, mature_tsv: str, hairpin_fa: str) -> None
             where=mature_tsv,
             fix="re-run the references stage",
         )
+    return hairpins, arms
 
 
 def _stats_table(
@@ -131,10 +135,8 @@ def quantify_sample(
     counted. ``rna_class_indexes``: (class name, bowtie index prefix) pairs for
     :func:`release_better_rna_class`; empty = no release.
     """
-    _check_tools_and_arms(sample, mature_tsv, hairpin_fa)
+    hairpins, arms = _read_references(sample, mature_tsv, hairpin_fa)
     sequences, counts = read_collapsed_columns(collapsed)
-    hairpins = read_hairpins(hairpin_fa)
-    arms = read_arms(mature_tsv)
     hits_by_rank, commands, evidence, released = _align_and_release(
         sample, sequences, counts, hairpins, arms, index_prefix, out_bowtie_log, settings, rna_class_indexes
     )
