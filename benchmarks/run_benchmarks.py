@@ -13,7 +13,7 @@ Run from the project root (a script, not a test: nothing here asserts a time)::
 Per read number, on one simulated FASTQ (BC01 of exomir.simulate, seed 1), every step runs once
 per round and the rounds are interleaved (``--rounds``, medians reported): ``floor_gzip_wc``,
 ``cutadapt_alone`` (exomir's trimming settings), ``exomir_chain_snakemake`` (the real rules
-detect_adapter -> trim_and_collapse -> quantify_sample, Snakemake start-up included), ``mirge3``
+trim_and_collapse -> quantify_sample, Snakemake start-up included), ``mirge3``
 (miRge3.0 0.1.4 in a benchmark-only venv, library from the bundled miRBase 22.1), the pieces
 (rule-script functions in their own process), ``collapse_only``, the minimal "align every read"
 baseline, nf-core/smrnaseq's ``mirna_quant`` and bowtie on the unique sequences. Count agreement
