@@ -1,14 +1,14 @@
 """Rule trim_and_collapse: see exomir.kits.detect_sample_kit and exomir.preprocess.trim_and_collapse."""
 
 from exomir.adapter_recovery import RecoverySettings
-from exomir.kits import chosen_kit, detect_sample_kit
+from exomir.kits import detect_sample_kit
 from exomir.logutil import log_to
 from exomir.preprocess import TrimSettings, trim_and_collapse
 
 params = snakemake.params
 with log_to(snakemake.log[0]):
-    # Detection first: it checks the FASTQs and writes the table the kit is then read from.
-    detect_sample_kit(
+    # Detection first: it checks the FASTQs, writes the table and returns the kit chosen there.
+    kit, _detection = detect_sample_kit(
         sample=snakemake.wildcards.sample,
         fastqs=list(snakemake.input.fastq),
         out_tsv=snakemake.output.detection,
@@ -19,12 +19,6 @@ with log_to(snakemake.log[0]):
         n_reads=params.n_reads,
         min_fraction=params.min_fraction,
         min_ratio=params.min_ratio,
-    )
-    kit = chosen_kit(
-        snakemake.output.detection,
-        adapter=params.adapter,
-        clip_5p=params.clip_5p,
-        clip_3p=params.clip_3p,
     )
     settings = TrimSettings(
         quality_cutoff=params.quality_cutoff,

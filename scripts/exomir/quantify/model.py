@@ -6,6 +6,7 @@ Part of :mod:`exomir.quantify` (the module docstring there describes the method)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 
 
@@ -116,10 +117,14 @@ class Assignment:
 
     @property
     def status(self) -> str:
-        names = self.matures
-        if not names:
-            return "hairpin_only"
-        return "mature" if len(names) == 1 else "ambiguous"
+        return status_of(self.matures)
+
+
+def status_of(matures: Sequence[str]) -> str:
+    """``hairpin_only``, ``mature`` or ``ambiguous`` for a sequence whose best hits name ``matures``."""
+    if not matures:
+        return "hairpin_only"
+    return "mature" if len(matures) == 1 else "ambiguous"
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from exomir.io import atomic_open, atomic_path
 from exomir.mirgff import GffRecord, mirtop_cigar
 from exomir.quantify.assign import isomir_labels
-from exomir.quantify.model import ASSIGNMENT_COLUMNS, INTERMEDIATE_GZIP_LEVEL, Assignment, Hit
+from exomir.quantify.model import ASSIGNMENT_COLUMNS, INTERMEDIATE_GZIP_LEVEL, Assignment, Hit, status_of
 
 
 def _bam_header(header_hairpins: dict[str, str], commands: list[list[str]], sample: str) -> dict:
@@ -72,11 +72,10 @@ def write_bam(
                 if position not in shared:
                     matures = assignment.matures  # once: Assignment.status would sort them again
                     names = ";".join(matures)
-                    status = "hairpin_only" if not matures else ("mature" if len(matures) == 1 else "ambiguous")
                     n_hits = len(assignment.hits)
                     shared[position] = (
                         f"s{rank}_x{assignment.count}",
-                        f"NH:i:{n_hits}\tXC:i:{assignment.count}\tXS:Z:{status}"
+                        f"NH:i:{n_hits}\tXC:i:{assignment.count}\tXS:Z:{status_of(matures)}"
                         f"\tRG:Z:{sample}" + (f"\tXM:Z:{names}" if names else ""),
                     )
                 query_name, tags = shared[position]
@@ -185,9 +184,7 @@ def write_assignments(
         for rank, a in aligned:
             first = a.hits[0]
             matures = a.matures
-            status = (
-                "hairpin_only" if not matures else ("mature" if len(matures) == 1 else "ambiguous")
-            )
+            status = status_of(matures)
             hairpin_names = a.hairpins
             labels = None
             if first.arm is not None:
